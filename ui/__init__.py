@@ -1,0 +1,1 @@
+"""The Gradio web chat: a thin face over the assistant library."""
