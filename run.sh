@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point on a fresh machine: installs what the project needs, then
-#   bash run.sh          builds the index from corpus/ if missing and answers the design-card question
+#   bash run.sh          serves the web chat on http://127.0.0.1:7860 (builds index/ from corpus/ first if missing)
 #   bash run.sh test     runs the whole test suite
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,10 +40,8 @@ export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=fa
 case "${1:-chat}" in
     chat)
         setup
-        if ! "$VENV/bin/assistant" index status >/dev/null 2>&1; then
-            "$VENV/bin/assistant" index build
-        fi
-        "$VENV/bin/assistant" ask "Bắc Giang tổ chức bao nhiêu hội nghị năm 2023?"
+        shift || true
+        exec "$VENV/bin/assistant" serve "$@"
         ;;
     test)
         setup

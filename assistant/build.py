@@ -14,7 +14,7 @@ from .dense import DenseIndex
 from .embed import Embedder, make_embedder
 from .errors import BadReport
 from .ingest import read_corpus
-from .records import Chunk
+from .records import Chunk, Document
 from .sparse import SparseIndex
 from .store import IndexData, build_manifest, save_index, writer_lock
 
@@ -49,26 +49,52 @@ class BuildResult:
 
 
 def build_index_data(
-    settings: Settings, embedder: Embedder, documents, progress: bool = False, timings: dict[str, float] | None = None
-) -> IndexData:
-    """Chunk, embed and index documents in memory (nothing is written)."""
+    settings: Settings,
+    embedder: Embedder,
+    documents: list[Document],
+    progress: bool = False,
+    old: IndexData | None = None,
+    timings: dict[str, float] | None = None,
+) -> tuple[IndexData, int]:
+    """Chunk, embed and index documents in memory (nothing is written).
+
+    Chunks whose id and text `old` already holds keep their stored vectors, so an update embeds
+    only new content. Documents are ordered by file name: the same corpus always gives the same rows.
+
+    Returns:
+        The index data and how many chunks were embedded.
+    """
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
+    documents = sorted(documents, key=lambda d: d.file)
     chunks = chunk_documents(documents, settings)
     timings["chunk"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    texts = [passage_text(c) for c in chunks]
-    vectors = embedder.encode_passages(texts, progress=progress) if texts else np.zeros((0, embedder.dim), np.float32)
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    to_embed: list[int] = []
+    reuse: list[tuple[int, int]] = []
+    for row, chunk in enumerate(chunks):
+        old_row = old.chunk_rows.get(chunk.chunk_id) if old is not None else None
+        if old_row is not None and old.chunks[old_row].text == chunk.text:
+            reuse.append((row, old_row))
+        else:
+            to_embed.append(row)
+    if reuse:
+        vectors[[r for r, _ in reuse]] = old.dense.vectors(np.array([o for _, o in reuse]))
+    if to_embed:
+        vectors[to_embed] = embedder.encode_passages([passage_text(chunks[i]) for i in to_embed], progress=progress)
     timings["embed"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     dense = DenseIndex(embedder.dim)
     dense.add(vectors, np.arange(len(chunks)))
-    sparse = SparseIndex.build(texts, settings.bm25_bigrams)
+    sparse = SparseIndex.build([passage_text(c) for c in chunks], settings.bm25_bigrams)
     timings["index"] = time.perf_counter() - t0
-    manifest = build_manifest(settings, embedder.model_id, embedder.dim, documents, chunks)
-    return IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse)
+    # A report keeps the time it first entered the index across updates.
+    added_at = {d["doc_id"]: d["added_at"] for d in old.manifest.get("documents", []) if "added_at" in d} if old else {}
+    manifest = build_manifest(settings, embedder.model_id, embedder.dim, documents, chunks, added_at=added_at)
+    return IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse), len(to_embed)
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, progress: bool | None = None) -> BuildResult:
@@ -92,7 +118,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
         t0 = time.perf_counter()
         embedder = embedder or make_embedder(settings)
         timings["model_load"] = time.perf_counter() - t0
-        data = build_index_data(settings, embedder, report.documents, progress, timings)
+        data, _ = build_index_data(settings, embedder, report.documents, progress, timings=timings)
         t0 = time.perf_counter()
         data.manifest["skipped"] = [{"file": s.file, "reason": s.reason} for s in report.skipped]
         path = save_index(settings.index, data)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from .errors import AssistantError
@@ -80,6 +81,75 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         print(f"  - {d['file']}: {d['title'][:70]} [{d.get('province') or '?'}] ({len(d['chunks'])} đoạn)")
     for s in manifest.get("skipped", []):
         print(f"  bỏ qua {s['file']}: {s['reason']}")
+    return EXIT_OK
+
+
+def cmd_index_update(args: argparse.Namespace) -> int:
+    """Update the index from the corpus folder: embed only new or changed reports."""
+    from .update import update_index
+
+    print(update_index(_settings(args)).summary())
+    return EXIT_OK
+
+
+def cmd_index_add(args: argparse.Namespace) -> int:
+    """Copy report files into the corpus and add them to the index."""
+    from .update import add_reports
+
+    settings = _settings(args)
+    uploads = []
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            print(f"Lỗi: không tìm thấy tệp {name}", file=sys.stderr)
+            return EXIT_ERROR
+        uploads.append((path.name, path.read_bytes()))
+    result = add_reports(settings, uploads)
+    for name in result.added:
+        print(f"Đã thêm: {name}")
+    for bad in result.rejected:
+        print(f"Từ chối {bad.file}: {bad.reason}")
+    if result.update:
+        print(result.update.summary())
+    return EXIT_OK if result.added or not result.rejected else EXIT_ERROR
+
+
+def cmd_index_remove(args: argparse.Namespace) -> int:
+    """Remove reports (file names as listed by `index status`) from the corpus and the index."""
+    from .update import remove_reports
+
+    print(remove_reports(_settings(args), args.files).summary())
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the web chat (builds the index from the corpus first if there is none)."""
+    import os
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import importlib
+    import threading
+
+    from .build import build_index
+    from .errors import IndexNotFound
+    from .service import LiveAssistant
+    from .store import read_manifest
+
+    # Importing gradio takes ~4 s: do it while the index and model load.
+    importer = threading.Thread(target=importlib.import_module, args=("gradio",), daemon=True)
+    importer.start()
+    settings = _settings(args, host=args.host, port=args.port)
+    try:
+        read_manifest(settings.index)
+    except IndexNotFound:
+        print(f"Chưa có chỉ mục: đang lập chỉ mục từ {settings.corpus} ...", file=sys.stderr)
+        print(build_index(settings).summary(), file=sys.stderr)
+    live = LiveAssistant(settings)
+    importer.join()
+    from ui.app import serve
+
+    print(f"Trợ lý báo cáo: http://{settings.host}:{settings.port}  (Ctrl+C để dừng)", file=sys.stderr)
+    serve(settings, live=live)
     return EXIT_OK
 
 
@@ -227,6 +297,19 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_index_status)
+
+    for name, func in (("update", cmd_index_update), ("add", cmd_index_add), ("remove", cmd_index_remove)):
+        p = index_sub.add_parser(name, help=func.__doc__, description=func.__doc__)
+        if name != "update":
+            p.add_argument("files", nargs="+", metavar="FILE")
+        _common(p)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("serve", help=cmd_serve.__doc__, description=cmd_serve.__doc__)
+    p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; others need a login)")
+    p.add_argument("--port", type=int, default=None, help="port (default 7860)")
+    _common(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("ask", help=cmd_ask.__doc__, description=cmd_ask.__doc__)
     p.add_argument("question", nargs="?", help="the question, in Vietnamese")

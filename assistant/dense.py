@@ -37,11 +37,9 @@ class DenseIndex:
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """Stored vectors for the given ids (used to carry vectors over in updates)."""
-        return (
-            np.vstack([self._index.reconstruct(int(i)) for i in ids])
-            if len(ids)
-            else np.zeros((0, self.dim), dtype=np.float32)
-        )
+        if len(ids) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (id, cosine) for one query vector, optionally restricted to `allowed` ids."""

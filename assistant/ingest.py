@@ -215,21 +215,39 @@ def read_report(path: Path, settings: Settings, name: str | None = None) -> Docu
         BadReport: with the reason the file cannot be used.
     """
     name = name or path.name
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise BadReport(
-            name, f"unsupported file type '{suffix or '(none)'}' (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
-        )
+    _check_suffix(name)
     try:
         size = path.stat().st_size
-        if size > settings.max_file_mb * 1024 * 1024:
-            raise BadReport(name, f"too large ({size / 1e6:.1f} MB; the limit is {settings.max_file_mb:g} MB)")
-        if size == 0:
-            raise BadReport(name, "empty file")
+        _check_size(name, size, settings)
         data = path.read_bytes()
     except OSError as exc:
         raise BadReport(name, f"cannot be read ({exc.strerror})") from None
-    return make_document(extract_text(path, data), name)
+    return document_from_bytes(name, data, settings)
+
+
+def _check_suffix(name: str) -> None:
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise BadReport(name, f"unsupported file type '{suffix or '(none)'}' (supported: {supported})")
+
+
+def _check_size(name: str, size: int, settings: Settings) -> None:
+    if size > settings.max_file_mb * 1024 * 1024:
+        raise BadReport(name, f"too large ({size / 1e6:.1f} MB; the limit is {settings.max_file_mb:g} MB)")
+    if size == 0:
+        raise BadReport(name, "empty file")
+
+
+def document_from_bytes(name: str, data: bytes, settings: Settings) -> Document:
+    """A Document from a file's bytes (an upload, or a file read from the corpus).
+
+    Raises:
+        BadReport: wrong type, too large, empty, binary, undecodable, malformed.
+    """
+    _check_suffix(name)
+    _check_size(name, len(data), settings)
+    return make_document(extract_text(Path(name), data), name)
 
 
 def read_beir_corpus(path: Path, settings: Settings) -> Iterator[Document | BadReport]:

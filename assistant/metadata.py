@@ -100,27 +100,38 @@ def _same_syllable(word: str, name_part: str) -> bool:
     return fold(word) == fold(name_part)
 
 
-def province_mentions(text: str) -> Counter[str]:
-    """Count mentions of each province in text."""
-    tokens = [(m.group(), m.start()) for m in re.finditer(r"\w+", nfc(text))]
+def province_spans(text: str) -> list[tuple[str, int, int]]:
+    """(canonical name, start, end) of each province mention in text, in order."""
+    text = nfc(text)
+    tokens = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\w+", text)]
     patterns = _patterns()
-    counts: Counter[str] = Counter()
+    spans: list[tuple[str, int, int]] = []
     i = 0
     while i < len(tokens):
-        matched = 0
+        best: tuple[str, int] | None = None
         for name, syllables in patterns.get(fold(tokens[i][0]), ()):
             n = len(syllables)
-            window = [w for w, _ in tokens[i : i + n]]
+            window = [w for w, _, _ in tokens[i : i + n]]
             if len(window) < n or not all(_same_syllable(w, p) for w, p in zip(window, syllables)):
                 continue
             if name in _AMBIGUOUS and not all(w[:1].isupper() for w in window):
-                before = fold(" ".join(w for w, _ in tokens[max(0, i - 2) : i]))
+                before = fold(" ".join(w for w, _, _ in tokens[max(0, i - 2) : i]))
                 if not re.search(r"(tinh|thanh pho|tp)$", before):
                     continue
-            counts[name] += 1
-            matched = max(matched, n)
-        i += matched or 1
-    return counts
+            if best is None or n > best[1]:
+                best = (name, n)
+        if best is None:
+            i += 1
+            continue
+        name, n = best
+        spans.append((name, tokens[i][1], tokens[i + n - 1][2]))
+        i += n
+    return spans
+
+
+def province_mentions(text: str) -> Counter[str]:
+    """Count mentions of each province in text (accents optional when the text has none)."""
+    return Counter(name for name, _, _ in province_spans(text))
 
 
 def find_province(title: str, body: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 
@@ -12,7 +13,7 @@ from .errors import IndexMismatch
 from .question import analyze, clean_question
 from .records import Answer, Hit
 from .retrieve import Filters, Retriever
-from .store import IndexData, check_compatible, load_index, read_manifest
+from .store import CURRENT, IndexData, check_compatible, load_index, read_manifest
 
 
 class Assistant:
@@ -112,3 +113,30 @@ class Assistant:
     def ask_many(self, questions: Sequence[tuple[str | None, str]], **kwargs) -> list[Answer]:
         """Answer (id, question) pairs in order."""
         return [self.ask(q, qid=i, **kwargs) for i, q in questions]
+
+
+class LiveAssistant:
+    """An Assistant that follows the index: when another process (or this one) switches the index
+    to a new version, the next request loads it; requests already running finish on the old one."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self._assistant = Assistant.load(settings, embedder=embedder)
+        self.embedder = self._assistant.embedder
+        self._lock = threading.Lock()
+
+    def _current_version(self) -> str:
+        try:
+            return (self.settings.index / CURRENT).read_text(encoding="utf-8").strip()
+        except OSError:
+            return self._assistant.data.version
+
+    def get(self) -> Assistant:
+        """The Assistant for the index version CURRENT points to now."""
+        version = self._current_version()
+        if version == self._assistant.data.version:
+            return self._assistant
+        with self._lock:
+            if version != self._assistant.data.version:
+                self._assistant = Assistant.load(self.settings, embedder=self.embedder)
+        return self._assistant

@@ -53,14 +53,17 @@ def build_manifest(
     documents: list[Document],
     chunks: list[Chunk],
     extra: dict[str, Any] | None = None,
+    added_at: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The manifest: what was indexed, with which settings and model."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    added_at = added_at or {}
     by_doc: dict[str, list[str]] = {}
     for c in chunks:
         by_doc.setdefault(c.doc_id, []).append(c.chunk_id)
     return {
         "schema": SCHEMA_VERSION,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "built_at": now,
         "embedder": {"id": embedder_id, "dim": dim},
         "settings": settings.index_fingerprint(),
         "documents": [
@@ -73,6 +76,7 @@ def build_manifest(
                 "date": d.date,
                 "content_hash": d.doc_id,
                 "chunks": by_doc.get(d.doc_id, []),
+                "added_at": added_at.get(d.doc_id, now),
             }
             for d in documents
         ],

@@ -64,3 +64,27 @@ def small_corpus(tmp_path):
     for name in (BAC_GIANG, "003_0dfad15aa9fa3ad3.txt"):
         shutil.copy(CORPUS / name, folder / name)
     return folder
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory, seed_settings, embedder):
+    """The real web chat served on loopback over a copy of the seed corpus and index."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    from assistant.service import LiveAssistant
+    from ui.app import serve
+
+    root = tmp_path_factory.mktemp("served")
+    shutil.copytree(CORPUS, root / "corpus")
+    shutil.copytree(seed_settings.index, root / "index")
+    settings = seed_settings.with_(corpus=root / "corpus", index=root / "index", port=free_port())
+    demo = serve(settings, live=LiveAssistant(settings, embedder=embedder), block=False)
+    yield f"http://127.0.0.1:{settings.port}/", settings
+    demo.close()

@@ -1,0 +1,290 @@
+"""The Gradio web chat. Thin: every decision is a library call, every string comes from ui.render."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from assistant.errors import AssistantError, BadQuestion, BadSettings
+from assistant.followup import Context, resolve
+from assistant.question import clean_question
+from assistant.retrieve import Filters
+from assistant.service import LiveAssistant
+
+from .render import render_answer, render_reports_table, render_sources, render_status
+
+ALL = "Tất cả"
+MODES = [("Kết hợp (khuyên dùng)", "hybrid"), ("Ngữ nghĩa", "dense"), ("Từ khóa (BM25)", "bm25")]
+EXAMPLES = [
+    "Bắc Giang tổ chức bao nhiêu hội nghị năm 2023?",
+    "Năm 2022 Lai Châu mở bao nhiêu lớp bồi dưỡng lý luận chính trị?",
+    "Ai là Trưởng Ban Tuyên giáo Tỉnh ủy Hà Nam?",
+    "Những nhiệm vụ trọng tâm thời gian tới của Ban Tuyên giáo Tỉnh ủy Đắk Lắk là gì?",
+    "Cuộc thi viết “Khát vọng Trà Vinh” nhận được bao nhiêu bài dự thi?",
+]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx"]
+THINKING = "⏳ Đang tìm trong các báo cáo…"
+CSS = """
+mark.quote { background: #fde68a; padding: 0 2px; }
+.source, .passage { border: 1px solid #e5e7eb; border-radius: 8px; padding: 8px 10px; margin: 6px 0; }
+.source-title { font-weight: 600; }
+.source-meta { color: #6b7280; font-size: 0.85em; margin: 2px 0 4px; }
+.source-text { font-size: 0.92em; line-height: 1.5; }
+"""
+
+
+def _choices(live: LiveAssistant) -> tuple[list[str], list[str]]:
+    """Province and year filter choices, read from the index."""
+    docs = live.get().data.documents.values()
+    provinces = sorted({d.province for d in docs if d.province})
+    years = sorted({y for d in docs for y in d.years}, reverse=True)
+    return [ALL, *provinces], [ALL, *(str(y) for y in years)]
+
+
+def _filters(province: str | None, year: str | None) -> Filters:
+    return Filters(
+        province=None if province in (None, "", ALL) else province,
+        year=None if year in (None, "", ALL) else int(year),
+    )
+
+
+def build_app(live: LiveAssistant, settings: Settings):
+    """The Blocks app: a chat tab with sources and filters, and a reports tab for administrators."""
+    import gradio as gr
+
+    from assistant.build import build_index
+    from assistant.store import read_manifest
+    from assistant.update import add_reports, remove_reports
+
+    provinces, years = _choices(live)
+
+    def respond(
+        message: str,
+        history: list[dict[str, Any]],
+        context: Context | None,
+        province: str,
+        year: str,
+        k: float,
+        mode: str,
+    ):
+        history = list(history or [])
+        try:
+            question, _ = clean_question(message or "", settings.max_question_chars)
+        except BadQuestion as exc:
+            history += [{"role": "user", "content": message or ""}, {"role": "assistant", "content": str(exc)}]
+            yield history, context, render_sources(None, {}), ""
+            return
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": THINKING}]
+        yield history, context, render_sources(None, {}), ""
+        assistant = live.get()
+        resolved = resolve(question, context)
+        try:
+            answer = assistant.ask(
+                question,
+                k=int(k),
+                mode=mode,
+                filters=_filters(province, year),
+                searched=resolved.searched if resolved.followup else None,
+            )
+        except AssistantError as exc:
+            history[-1] = {"role": "assistant", "content": f"Lỗi: {exc}"}
+            yield history, context, render_sources(None, {}), ""
+            return
+        history[-1] = {"role": "assistant", "content": render_answer(answer)}
+        yield history, Context(resolved.searched), render_sources(answer, assistant.data.documents), resolved.searched
+
+    def new_conversation():
+        return [], None, render_sources(None, {}), "", ""
+
+    def ask_api(question: str) -> dict:
+        """Answer one question; returns the same JSON as `assistant ask --json`."""
+        try:
+            return live.get().ask(question).to_dict()
+        except BadQuestion as exc:
+            return {"question": question, "error": str(exc)}
+
+    def reports_view():
+        manifest = read_manifest(settings.index)
+        files = [d["file"] for d in manifest["documents"]]
+        p, y = _choices(live)
+        return (
+            render_status(manifest),
+            render_reports_table(manifest),
+            gr.update(choices=files, value=[]),
+            gr.update(choices=p),
+            gr.update(choices=y),
+        )
+
+    def upload(files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
+        if not files:
+            return ("Chưa chọn tệp nào.", *reports_view())
+        uploads = []
+        for f in files:
+            path = Path(f)
+            uploads.append((Path(getattr(f, "orig_name", None) or path.name).name, path.read_bytes()))
+        try:
+            progress(0, desc="Đang kiểm tra và lập chỉ mục…")
+            result = add_reports(settings, uploads, embedder=live.embedder, progress=True)
+        except AssistantError as exc:
+            return (f"Không thêm được: {exc}", *reports_view())
+        lines = [f"Đã thêm: {', '.join(result.added)}"] if result.added else []
+        lines += [f"Từ chối {r.file}: {r.reason}" for r in result.rejected]
+        return ("\n\n".join(lines) or "Không có tệp nào được thêm.", *reports_view())
+
+    def remove(files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
+        if not files:
+            return ("Chưa chọn báo cáo nào để xóa.", *reports_view())
+        try:
+            progress(0, desc="Đang xóa và cập nhật chỉ mục…")
+            remove_reports(settings, list(files), embedder=live.embedder, progress=True)
+        except AssistantError as exc:
+            return (f"Không xóa được: {exc}", *reports_view())
+        return (f"Đã xóa: {', '.join(files)}", *reports_view())
+
+    def rebuild(progress=gr.Progress(track_tqdm=True)):
+        try:
+            progress(0, desc="Đang lập lại toàn bộ chỉ mục…")
+            result = build_index(settings, embedder=live.embedder, progress=True)
+        except AssistantError as exc:
+            return (f"Không lập lại được chỉ mục: {exc}", *reports_view())
+        return (f"Đã lập lại chỉ mục: {result.documents} báo cáo, {result.chunks} đoạn.", *reports_view())
+
+    with gr.Blocks(title="Trợ lý báo cáo") as demo:
+        context = gr.State(None)
+        gr.Markdown("## Trợ lý hỏi đáp báo cáo\nCâu trả lời chỉ gồm các câu trích nguyên văn từ báo cáo, kèm nguồn.")
+        with gr.Sidebar(label="Bộ lọc", open=True):
+            province = gr.Dropdown(provinces, value=ALL, label="Tỉnh/thành", elem_id="filter-province")
+            year = gr.Dropdown(years, value=ALL, label="Năm", elem_id="filter-year")
+            k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Số đoạn tham khảo")
+            mode = gr.Radio(MODES, value=settings.mode, label="Cách tìm")
+        with gr.Tabs():
+            with gr.Tab("Hỏi đáp", id="chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="Hội thoại", height=460, elem_id="chat", feedback_options=None)
+                        searched = gr.Textbox(label="Câu hỏi đã tìm", interactive=False, elem_id="searched")
+                        box = gr.Textbox(
+                            placeholder="Nhập câu hỏi, ví dụ: Bắc Giang tổ chức bao nhiêu hội nghị năm 2023?",
+                            label="Câu hỏi",
+                            elem_id="question",
+                            lines=1,
+                            max_lines=4,
+                        )
+                        with gr.Row():
+                            send = gr.Button("Gửi", variant="primary", elem_id="send")
+                            clear = gr.Button("Cuộc hội thoại mới", elem_id="new-conversation")
+                        gr.Examples(EXAMPLES, inputs=box, label="Câu hỏi mẫu")
+                    with gr.Column(scale=2):
+                        sources = gr.HTML(render_sources(None, {}), label="Nguồn", elem_id="sources")
+            with gr.Tab("Báo cáo", id="reports"):
+                status = gr.Markdown(elem_id="index-status")
+                table = gr.Dataframe(
+                    headers=["Tiêu đề", "Tỉnh/thành", "Ngày", "Tệp", "Số đoạn", "Thêm lúc"],
+                    interactive=False,
+                    elem_id="reports-table",
+                    wrap=True,
+                    column_widths=["38%", "12%", "10%", "20%", "8%", "12%"],
+                )
+                with gr.Row():
+                    with gr.Column():
+                        files = gr.File(
+                            file_count="multiple", file_types=UPLOAD_TYPES, label="Thêm báo cáo", elem_id="upload"
+                        )
+                        add_btn = gr.Button("Thêm vào chỉ mục", variant="primary", elem_id="add-reports")
+                    with gr.Column():
+                        to_remove = gr.Dropdown(
+                            [], multiselect=True, label="Chọn báo cáo cần xóa", elem_id="remove-select"
+                        )
+                        remove_btn = gr.Button("Xóa báo cáo", variant="stop", elem_id="remove-reports")
+                        rebuild_btn = gr.Button("Lập lại toàn bộ chỉ mục", elem_id="rebuild")
+                message = gr.Markdown(elem_id="reports-message")
+
+        inputs = [box, chatbot, context, province, year, k, mode]
+        outputs = [chatbot, context, sources, searched]
+        send.click(respond, inputs, outputs, api_visibility="private").then(
+            lambda: "", None, box, api_visibility="private"
+        )
+        box.submit(respond, inputs, outputs, api_visibility="private").then(
+            lambda: "", None, box, api_visibility="private"
+        )
+        clear.click(new_conversation, None, [chatbot, context, sources, searched, box], api_visibility="private")
+        view = [status, table, to_remove, province, year]
+        demo.load(reports_view, None, view, api_visibility="private")
+        add_btn.click(upload, files, [message, *view], api_visibility="private").then(
+            lambda: None, None, files, api_visibility="private"
+        )
+        remove_btn.click(remove, to_remove, [message, *view], api_visibility="private")
+        rebuild_btn.click(rebuild, None, [message, *view], api_visibility="private")
+        gr.api(ask_api, api_name="ask")
+    return demo
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_credentials(environ: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Login pairs from $ASSISTANT_AUTH ("user:password", several separated by commas) or
+    from the file named by $ASSISTANT_AUTH_FILE (one "user:password" per line)."""
+    env = os.environ if environ is None else environ
+    entries: list[str] = []
+    if env.get("ASSISTANT_AUTH"):
+        entries += env["ASSISTANT_AUTH"].split(",")
+    if env.get("ASSISTANT_AUTH_FILE"):
+        path = Path(env["ASSISTANT_AUTH_FILE"])
+        try:
+            entries += path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise BadSettings(f"Cannot read the login file {path}: {exc.strerror}") from None
+    pairs = []
+    for entry in entries:
+        entry = entry.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        user, sep, password = entry.partition(":")
+        if not sep or not user or not password:
+            raise BadSettings("Each login must be written user:password (in ASSISTANT_AUTH or ASSISTANT_AUTH_FILE).")
+        pairs.append((user, password))
+    return pairs
+
+
+def serve(settings: Settings, live: LiveAssistant | None = None, block: bool = True):
+    """Start the web chat. Binds 127.0.0.1 unless told otherwise; any other address needs a login.
+
+    Returns the running Blocks app (with block=False; call .close() to stop it).
+
+    Raises:
+        BadSettings: a non-loopback address without credentials.
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    credentials = load_credentials()
+    if not _is_loopback(settings.host) and not credentials:
+        raise BadSettings(
+            f"Serving on {settings.host} makes the chat reachable from other machines: set a login first "
+            "with ASSISTANT_AUTH=user:password or ASSISTANT_AUTH_FILE=/path/to/logins."
+        )
+    live = live or LiveAssistant(settings)
+    demo = build_app(live, settings)
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(
+        server_name=settings.host,
+        server_port=settings.port,
+        share=False,
+        auth=credentials or None,
+        auth_message="Đăng nhập để dùng trợ lý báo cáo.",
+        max_file_size=f"{int(settings.max_file_mb)}mb",
+        footer_links=["api"],
+        prevent_thread_lock=not block,
+        quiet=True,
+        css=CSS,
+        theme="default",
+    )
+    return demo

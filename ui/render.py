@@ -1,0 +1,120 @@
+"""Pure formatting of answers for the web chat: Markdown for the chat, HTML for the sources panel.
+
+No Gradio here, so every string can be tested with literals.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+from assistant.answer import NOT_FOUND
+from assistant.records import Answer, Citation, Document, Hit
+
+CONTEXT_CHARS = 300
+
+
+def render_answer(answer: Answer) -> str:
+    """The chat message: the answer with its [n] markers, plus what was searched and any notice."""
+    lines = []
+    if answer.notice:
+        lines.append(f"_{answer.notice}_")
+    if answer.searched and answer.searched != answer.question:
+        lines.append(f"_Đã tìm: {answer.searched}_")
+    if answer.abstained:
+        lines.append(f"**{NOT_FOUND}**")
+        if answer.passages:
+            lines.append("Các đoạn gần nhất được liệt kê ở khung Nguồn để bạn tự kiểm tra.")
+    else:
+        lines.append(answer.answer)
+    return "\n\n".join(lines)
+
+
+def _meta(province: str | None, date: str | None, file: str, extra: str = "") -> str:
+    parts = [f"Tỉnh/thành: {province or 'không rõ'}"]
+    if date:
+        parts.append(f"Ngày: {date}")
+    parts.append(f"Tệp: {file}")
+    if extra:
+        parts.append(extra)
+    return " · ".join(html.escape(p) for p in parts)
+
+
+def _snippet(text: str, start: int, end: int, context: int) -> str:
+    """The quote highlighted inside the text around it (escaped)."""
+    left = max(0, start - context)
+    right = min(len(text), end + context)
+    before = ("…" if left > 0 else "") + text[left:start]
+    after = text[end:right] + ("…" if right < len(text) else "")
+    return (
+        f"{html.escape(before)}<mark class='quote'>{html.escape(text[start:end])}</mark>{html.escape(after)}"
+    ).replace("\n", "<br>")
+
+
+def render_citation(c: Citation, document: Document | None, context: int = CONTEXT_CHARS) -> str:
+    """One source card: title, province, date, file, offsets, score, and the highlighted quote."""
+    body = (
+        _snippet(document.text, c.start, c.end, context)
+        if document is not None
+        else f"<mark class='quote'>{html.escape(c.quote)}</mark>"
+    )
+    meta = _meta(c.province, document.date if document else None, c.file, f"ký tự {c.start}–{c.end}")
+    return (
+        f"<div class='source' data-n='{c.n}'>"
+        f"<div class='source-title'><b>[{c.n}]</b> {html.escape(c.title)}</div>"
+        f"<div class='source-meta'>{meta} · điểm {c.score:.2f}</div>"
+        f"<div class='source-text'>{body}</div></div>"
+    )
+
+
+def render_passage(h: Hit, document: Document | None) -> str:
+    """A retrieved passage (not quoted in the answer)."""
+    meta = _meta(
+        h.chunk.province, document.date if document else None, h.chunk.file, f"ký tự {h.chunk.start}–{h.chunk.end}"
+    )
+    return (
+        f"<div class='passage'><div class='source-title'>#{h.rank} {html.escape(h.chunk.title)}</div>"
+        f"<div class='source-meta'>{meta} · điểm {h.score:.4f}</div>"
+        f"<div class='source-text'>{html.escape(h.chunk.text).replace(chr(10), '<br>')}</div></div>"
+    )
+
+
+def render_sources(answer: Answer | None, documents: Mapping[str, Document]) -> str:
+    """The sources panel: cited quotes in context, then the other retrieved passages (collapsed)."""
+    if answer is None:
+        return "<div class='sources-empty'>Nguồn trích dẫn sẽ hiện ở đây.</div>"
+    parts = []
+    if answer.citations:
+        parts.append("<h3>Nguồn trích dẫn</h3>")
+        parts += [render_citation(c, documents.get(c.doc_id)) for c in answer.citations]
+    cited = [(c.doc_id, c.start, c.end) for c in answer.citations]
+    others = [
+        h
+        for h in answer.passages
+        if not any(h.chunk.doc_id == d and h.chunk.start <= s and e <= h.chunk.end for d, s, e in cited)
+    ]
+    if others:
+        passages = "".join(render_passage(h, documents.get(h.chunk.doc_id)) for h in others)
+        if answer.abstained:
+            parts.append(f"<h3>Các đoạn gần nhất</h3>{passages}")
+        else:
+            summary = f"<summary>Các đoạn khác được tìm thấy ({len(others)})</summary>"
+            parts.append(f"<details class='more'>{summary}{passages}</details>")
+    return "".join(parts) or "<div class='sources-empty'>Không có đoạn nào phù hợp.</div>"
+
+
+def render_reports_table(manifest: Mapping) -> list[list]:
+    """Rows for the reports table: title, province, date, file, chunks, added."""
+    return [
+        [d["title"], d.get("province") or "", d.get("date") or "", d["file"], len(d["chunks"]), d.get("added_at") or ""]
+        for d in manifest.get("documents", [])
+    ]
+
+
+def render_status(manifest: Mapping) -> str:
+    """Index status in one Markdown block."""
+    return (
+        f"**Mô hình:** {manifest['embedder']['id']} · **Số báo cáo:** {len(manifest['documents'])} · "
+        f"**Số đoạn:** {manifest['chunk_count']} · **Lập chỉ mục lúc:** {manifest.get('built_at', '')} · "
+        f"**Phiên bản:** {manifest.get('version', '')}"
+    )
