@@ -47,7 +47,13 @@ case "${1:-chat}" in
         setup
         ensure_chromium
         shift || true
-        exec "$PY" -m pytest -q "$@"
+        "$PY" -m pytest -q "$@"
+        # The seed evaluation with its floors (evals/floors.json): a regression fails here.
+        tmp_index="$(mktemp -d)"
+        trap 'rm -rf "$tmp_index"' EXIT
+        "$VENV/bin/assistant" index build --index "$tmp_index" >/dev/null
+        "$VENV/bin/assistant" eval evals/seed.jsonl --index "$tmp_index" --out "$tmp_index/reports" \
+            --floors evals/floors.json 2>/dev/null
         ;;
     *)
         echo "usage: bash run.sh [chat|test]" >&2

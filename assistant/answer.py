@@ -204,8 +204,11 @@ class ExtractiveAnswerer:
                 out.append(_Candidate(doc, a, b, hit.rank))
         return out
 
-    def _fit_length(self, cand: _Candidate, terms: dict[str, float], limit: int) -> _Candidate:
-        """Shorten a long sentence to the window of clauses that covers the most question terms."""
+    def _fit_length(
+        self, cand: _Candidate, terms: dict[str, float], limit: int, info: QuestionInfo | None = None
+    ) -> _Candidate:
+        """Shorten a long sentence to the window of clauses that covers the most question terms
+        (and holds the asked-for number, date or name when the question wants one)."""
         if cand.end - cand.start <= limit:
             return cand
         text = cand.doc.text
@@ -218,8 +221,11 @@ class ExtractiveAnswerer:
                     b -= 1
                 if b - a > limit:
                     break
-                present = set(_folded_terms(text[a:b]))
+                toks = _folded_terms(text[a:b])
+                present = set(toks)
                 value = sum(w for t, w in terms.items() if t in present) + 0.001 * (b - a) / limit
+                if info is not None and self._kind_fit(info, text[a:b], toks)[0] > 0:
+                    value += sum(terms.values())
                 if best is None or value > best[0]:
                     best = (value, a, b)
         if best is None:  # one clause longer than the limit: cut at a word boundary
@@ -240,8 +246,14 @@ class ExtractiveAnswerer:
             out.append(_Candidate(best.doc, a, b, best.rank, best.score, best.support, best.covered, best.bonus))
         return out
 
-    def answer(self, info: QuestionInfo, hits: Sequence[Hit]) -> Draft:
-        """Choose quotes for the question, or abstain when the evidence is weak."""
+    def answer(self, info: QuestionInfo, hits: Sequence[Hit], limit: int | None = None) -> Draft:
+        """Choose quotes for the question, or abstain when the evidence is weak.
+
+        Args:
+            info: the analyzed question.
+            hits: retrieved passages, best first.
+            limit: the most characters of quotes (settings.answer_max_chars by default).
+        """
         s = self.settings
         terms = self._question_terms(info)
         if not hits or not terms:
@@ -263,20 +275,20 @@ class ExtractiveAnswerer:
             return Draft(NOT_FOUND, True, reason="weak evidence", support=cands[0].support if cands else 0.0)
         cands = [c for c in cands if c.support >= s.abstain_threshold]
 
-        limit = s.answer_max_chars
+        limit = limit or s.answer_max_chars
         best = cands[0]
         if len(info.provinces) >= 2:
             # One quote per named province ("Lai Châu và Trà Vinh ...").
             firsts = [next((c for c in cands if c.doc.province == p), None) for p in info.provinces]
             picks = [c for c in firsts if c is not None]
             share = limit // max(1, len(picks))
-            chosen = [self._fit_length(c, terms, share) for c in picks]
+            chosen = [self._fit_length(c, terms, share, info) for c in picks]
         else:
-            chosen = [self._fit_length(best, terms, limit)]
+            chosen = [self._fit_length(best, terms, limit, info)]
             items = self._following_items(best) if info.kind == "list" else []
             if items and best.text.rstrip().endswith(":"):
                 # The lead only announces the list: quote the items themselves.
-                chosen = [self._fit_length(items.pop(0), terms, limit)]
+                chosen = [self._fit_length(items.pop(0), terms, limit, info)]
             used = len(chosen[0].text)
             for item in items:
                 if used + len(item.text) > limit or len(chosen) >= 4:
@@ -297,7 +309,7 @@ class ExtractiveAnswerer:
                     c.doc.doc_id == x.doc.doc_id and c.start < x.end and x.start < c.end for x in chosen
                 ):
                     continue
-                fitted = self._fit_length(c, terms, limit - used)
+                fitted = self._fit_length(c, terms, limit - used, info)
                 # A fragment cut to fit would be a misleading quote: take whole clauses or nothing.
                 if len(fitted.text) < min(60, len(c.text)) or used + len(fitted.text) > limit:
                     continue

@@ -264,6 +264,99 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- evaluation ----------------------------------------------------------------------------
+
+
+def _print_summary_table(metrics: dict[str, dict[str, float]], keys: list[str]) -> None:
+    modes = list(metrics)
+    print(f"{'metric':22s}" + "".join(f"{m:>10s}" for m in modes))
+    for key in keys:
+        print(f"{key:22s}" + "".join(f"{metrics[m][key]:10.3f}" for m in modes))
+
+
+def _check_floors(floors_file: str, metrics: dict[str, dict[str, float]]) -> bool:
+    floors = json.loads(Path(floors_file).read_text(encoding="utf-8"))
+    ok = True
+    print(f"\nFloors ({floors_file}):")
+    for mode, wanted in floors.items():
+        for key, floor in wanted.items():
+            value = metrics.get(mode, {}).get(key)
+            good = value is not None and value >= floor
+            ok &= good
+            shown = "missing" if value is None else f"{value:.3f}"
+            print(f"  {'ok  ' if good else 'FAIL'} {mode} {key} = {shown} (floor {floor})")
+    return ok
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run an evaluation set (id, question, type, answer, must_contain, sources) and write a report."""
+    from .evalrun import compare_runs, run_eval
+    from .evalset import load_evalset
+    from .report import HEADLINE, report_dir, write_eval_report
+    from .service import Assistant
+
+    settings = _settings(args)
+    assistant = Assistant.load(settings)
+    items = load_evalset(Path(args.file), list(assistant.data.documents.values()))
+    modes = args.mode or ["hybrid", "dense", "bm25"]
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{done}/{total} questions", end="", file=sys.stderr, flush=True)
+
+    run = run_eval(assistant, items, modes, name=args.name or Path(args.file).stem, file=args.file, progress=progress)
+    print(file=sys.stderr)
+    data = run.to_dict()
+    flips = compare_runs(data, json.loads(Path(args.compare).read_text(encoding="utf-8"))) if args.compare else None
+    out = report_dir(Path(args.out), data["name"])
+    paths = write_eval_report(data, out, flips)
+    metrics = {m: data["modes"][m]["summary"] for m in modes}
+    _print_summary_table(metrics, [*HEADLINE, "latency_total_p50", "latency_total_p95"])
+    for m in modes:
+        failed = [q for q in data["modes"][m]["questions"] if not q["passed"]]
+        print(f"\n{m}: {len(failed)} question(s) failed")
+        for q in failed:
+            print(f"  {q['id']} [{q['type']}] {q['reason']}: {q['question']}")
+    if flips is not None:
+        print(f"\nChanged since {args.compare}: {len(flips)}")
+        for f in flips:
+            print(f"  {f['mode']} {f['id']} {f['change']}: {f['question']}")
+    print(f"\nReport: {paths['markdown']}")
+    if args.floors and not _check_floors(args.floors, metrics):
+        return 1
+    return EXIT_OK
+
+
+def cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    """Score retrieval on a BEIR-style folder (corpus.jsonl, queries.jsonl, qrels.tsv), per mode."""
+    from .beir import load_benchmark, prepare, score
+    from .report import RETRIEVAL, report_dir, write_retrieval_report
+
+    settings = _settings(args)
+    folder = Path(args.bench)
+    bench = load_benchmark(folder)
+    assistant, built = prepare(settings, folder)
+    modes = args.mode or ["hybrid", "dense", "bm25"]
+    metrics = score(assistant, bench, modes, k=10)
+    meta = {
+        "folder": str(folder),
+        "queries": len(bench.queries),
+        "documents": len(assistant.data.documents),
+        "chunks": len(assistant.data.chunks),
+        "index": str(assistant.settings.index),
+        "index_built_now": built,
+        "embedder": assistant.data.manifest["embedder"]["id"],
+    }
+    out = report_dir(Path(args.out), f"retrieval-{bench.name}")
+    paths = write_retrieval_report(bench.name, meta, metrics, out)
+    print(
+        f"{bench.name}: {len(bench.queries)} queries, {meta['documents']} documents "
+        f"({'index built' if built else 'index reused'}: {meta['index']})"
+    )
+    _print_summary_table(metrics, [*RETRIEVAL, "latency_p50_ms", "latency_p95_ms"])
+    print(f"\nReport: {paths['markdown']}")
+    return EXIT_OK
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
@@ -318,6 +411,23 @@ def build_parser() -> argparse.ArgumentParser:
     _retrieval_options(p)
     _common(p)
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)
+    p.add_argument("file", help="evaluation set (.jsonl), e.g. evals/seed.jsonl")
+    p.add_argument("--mode", action="append", choices=["hybrid", "dense", "bm25"], help="repeat for several")
+    p.add_argument("--name", default=None, help="report name (default: the file name)")
+    p.add_argument("--out", default="evals/reports", help="where reports go")
+    p.add_argument("--compare", default=None, metavar="PREVIOUS.json", help="list questions that flipped")
+    p.add_argument("--floors", default=None, metavar="FLOORS.json", help="fail (exit 1) below these figures")
+    _common(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("eval-retrieval", help=cmd_eval_retrieval.__doc__, description=cmd_eval_retrieval.__doc__)
+    p.add_argument("bench", help="folder with corpus.jsonl, queries.jsonl, qrels.tsv")
+    p.add_argument("--mode", action="append", choices=["hybrid", "dense", "bm25"])
+    p.add_argument("--out", default="evals/reports")
+    _common(p)
+    p.set_defaults(func=cmd_eval_retrieval)
 
     p = sub.add_parser("search", help=cmd_search.__doc__, description=cmd_search.__doc__)
     p.add_argument("query", nargs="?")

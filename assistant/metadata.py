@@ -129,6 +129,26 @@ def province_spans(text: str) -> list[tuple[str, int, int]]:
     return spans
 
 
+def replace_provinces(text: str, provinces: list[str]) -> str:
+    """Put `provinces` where the text names its first province, dropping any further ones.
+
+    "Bắc Giang và Hà Nam tổ chức ...?" with ["Lai Châu"] -> "Lai Châu tổ chức ...?". With no
+    province in the text, " ở <provinces>" goes before the closing punctuation.
+    """
+    spans = province_spans(text)
+    joined = " và ".join(provinces)
+    if not spans:
+        m = re.search(r"[\s?.!]*$", text)
+        cut = m.start() if m else len(text)
+        return f"{text[:cut]} ở {joined}{text[cut:]}"
+    out = text
+    for _, start, end in reversed(spans[1:]):  # further mentions go, with their "và" / ","
+        out = re.sub(r"\s*(,|\bvà)\s*$", "", out[:start]) + out[end:]
+    _, start, end = spans[0]
+    out = out[:start] + joined + out[end:]
+    return re.sub(r"\s{2,}", " ", out).strip()
+
+
 def province_mentions(text: str) -> Counter[str]:
     """Count mentions of each province in text (accents optional when the text has none)."""
     return Counter(name for name, _, _ in province_spans(text))

@@ -90,3 +90,31 @@ def analyze(question: str) -> QuestionInfo:
         years=question_years(question),
         accented=has_diacritics(question),
     )
+
+
+def split_by_province(question: str) -> list[tuple[str, str]]:
+    """(province, sub-question) for a question naming two or more provinces.
+
+    "Ai là Trưởng Ban Tuyên giáo Hà Nam và ai là Bí thư Tỉnh ủy Đắk Lắk?" splits at "và" into one
+    clause per province. When a clause would be nothing but a place name ("Lai Châu và Trà Vinh mở
+    bao nhiêu lớp?"), each province gets the whole question with the other names taken out.
+    """
+    from .metadata import province_spans, replace_provinces
+
+    spans = province_spans(question)
+    provinces = list(dict.fromkeys(name for name, _, _ in spans))
+    if len(provinces) < 2:
+        return [(p, question) for p in provinces]
+    whole = [(p, replace_provinces(question, [p])) for p in provinces]
+    clauses = [c for c in re.split(r",\s*|\s+và\s+|;\s*", question) if c.strip()]
+    by_province: dict[str, str] = {}
+    for clause in clauses:
+        names = {name for name, _, _ in province_spans(clause)}
+        rest = clause
+        for _, start, end in sorted(province_spans(clause), key=lambda s: -s[1]):
+            rest = rest[:start] + rest[end:]
+        if len(names) == 1 and len(content_keys(rest)) >= 2:
+            by_province.setdefault(names.pop(), clause.strip())
+    if set(by_province) != set(provinces):
+        return whole
+    return [(p, by_province[p]) for p in provinces]

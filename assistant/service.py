@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from itertools import zip_longest
 
-from .answer import NOT_FOUND, ExtractiveAnswerer, verify_citations
+from .answer import NOT_FOUND, Draft, ExtractiveAnswerer, verify_citations
 from .config import Settings
 from .embed import Embedder, embedder_id, make_embedder
 from .errors import IndexMismatch
-from .question import analyze, clean_question
-from .records import Answer, Hit
+from .question import analyze, clean_question, split_by_province
+from .records import Answer, Citation, Hit
 from .retrieve import Filters, Retriever
 from .store import CURRENT, IndexData, check_compatible, load_index, read_manifest
 
@@ -86,16 +88,19 @@ class Assistant:
         t_start = time.perf_counter()
         text, notice = clean_question(searched or question, self.settings.max_question_chars)
         timings: dict[str, float] = {}
-        t0 = time.perf_counter()
         k = k or self.settings.top_k
-        hits = self.retriever.search(
-            text, k=max(k, self.settings.answer_passages), mode=mode, filters=filters, timings=timings
-        )
-        timings["retrieve"] = (time.perf_counter() - t0) * 1000
-        t0 = time.perf_counter()
-        draft = self.answerer.answer(analyze(text), hits)
+        info = analyze(text)
+        if len(info.provinces) >= 2:
+            draft, hits = self._ask_per_province(text, info, k, mode, filters, timings)
+        else:
+            t0 = time.perf_counter()
+            depth = max(k, self.settings.answer_passages)
+            hits = self.retriever.search(text, k=depth, mode=mode, filters=filters, timings=timings)
+            timings["retrieve"] = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            draft = self.answerer.answer(info, hits)
+            timings["answer"] = (time.perf_counter() - t0) * 1000
         verify_citations(draft.citations, self.data.documents)
-        timings["answer"] = (time.perf_counter() - t0) * 1000
         timings["total"] = (time.perf_counter() - t_start) * 1000
         return Answer(
             question=question,
@@ -109,6 +114,55 @@ class Assistant:
             notice=notice,
             support=draft.support,
         )
+
+    def _ask_per_province(
+        self, text: str, info, k: int, mode: str | None, filters: Filters | None, timings: dict[str, float]
+    ) -> tuple[Draft, list[Hit]]:
+        """A question about several provinces: one search and one quote per province, then merged.
+
+        A province the reports say nothing about is named in the answer as not found.
+        """
+        parts = split_by_province(text)
+        limit = self.settings.answer_max_chars // len(parts)
+        citations: list[Citation] = []
+        missing: list[str] = []
+        supports: list[float] = []
+        rankings: list[list[Hit]] = []
+        t_retrieve = t_answer = 0.0
+        for province, sub_question in parts:
+            sub = analyze(sub_question)
+            part_info = replace(
+                sub,
+                provinces=(province,),
+                kind=sub.kind if sub.kind != "other" else info.kind,
+                count_noun=sub.count_noun or info.count_noun,
+            )
+            part_filters = replace(filters or Filters(), province=province)
+            t0 = time.perf_counter()
+            hits = self.retriever.search(sub_question, k=self.settings.answer_passages, mode=mode, filters=part_filters)
+            t_retrieve += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            draft = self.answerer.answer(part_info, hits, limit=limit)
+            t_answer += time.perf_counter() - t0
+            rankings.append(hits)
+            if not draft.abstained:
+                supports.append(draft.support)
+            if draft.abstained:
+                missing.append(province)
+            citations += [replace(c, n=len(citations) + i) for i, c in enumerate(draft.citations, start=1)]
+        timings["retrieve"], timings["answer"] = t_retrieve * 1000, t_answer * 1000
+        merged: list[Hit] = []
+        seen: set[str] = set()
+        for group in zip_longest(*rankings):
+            for hit in group:
+                if hit is not None and hit.chunk.chunk_id not in seen:
+                    seen.add(hit.chunk.chunk_id)
+                    merged.append(replace(hit, rank=len(merged) + 1))
+        if not citations:
+            return Draft(NOT_FOUND, True, reason="weak evidence"), merged[:k]
+        pieces = [f"{c.quote} [{c.n}]" for c in citations]
+        pieces += [f"(Không tìm thấy thông tin về {p} trong các báo cáo.)" for p in missing]
+        return Draft(" ".join(pieces), False, tuple(citations), support=min(supports)), merged[:k]
 
     def ask_many(self, questions: Sequence[tuple[str | None, str]], **kwargs) -> list[Answer]:
         """Answer (id, question) pairs in order."""

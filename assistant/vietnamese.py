@@ -163,7 +163,18 @@ def content_keys(question: str) -> list[str]:
 @lru_cache(maxsize=1)
 def _stop_keys() -> tuple[frozenset[str], frozenset[str]]:
     exact = frozenset(syllable_key(w) for w in QUESTION_WORDS)
-    folded = frozenset(fold(w) for w in QUESTION_WORDS) - {"nam", "la", "co", "tai", "ba", "ma", "do", "hoi"}
+    folded = frozenset(fold(w) for w in QUESTION_WORDS) - {
+        "nam",
+        "la",
+        "co",
+        "tai",
+        "ba",
+        "ma",
+        "do",
+        "hoi",
+        "dang",
+        "viec",
+    }
     return exact, folded
 
 

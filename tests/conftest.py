@@ -84,7 +84,9 @@ def served_app(tmp_path_factory, seed_settings, embedder):
     root = tmp_path_factory.mktemp("served")
     shutil.copytree(CORPUS, root / "corpus")
     shutil.copytree(seed_settings.index, root / "index")
-    settings = seed_settings.with_(corpus=root / "corpus", index=root / "index", port=free_port())
+    settings = seed_settings.with_(
+        corpus=root / "corpus", index=root / "index", reports=root / "reports", port=free_port()
+    )
     demo = serve(settings, live=LiveAssistant(settings, embedder=embedder), block=False)
     yield f"http://127.0.0.1:{settings.port}/", settings
     demo.close()

@@ -117,5 +117,23 @@ def test_upload_ask_and_remove_a_new_report(page, served_app, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "5-removed.png"), full_page=True)
 
 
+def test_evaluation_tab_runs_the_seed_set(page, served_app):
+    _, settings = served_app
+    page.get_by_role("tab", name="Đánh giá").click()
+    pick = page.locator("#eval-file input")
+    pick.click()
+    page.get_by_role("option", name="evals/seed.jsonl").click()
+    page.locator("#run-eval").click()
+    page.wait_for_function(
+        "() => document.querySelector('#eval-summary')?.innerText.includes('Recall@5')", timeout=180000
+    )
+    summary = page.locator("#eval-summary").inner_text()
+    assert "Trích dẫn nguyên văn" in summary and "1.000" in summary
+    page.locator("#eval-charts img").first.wait_for(timeout=30000)
+    assert page.locator("#eval-charts img").count() == 3
+    assert list(settings.reports.glob("*/report.md"))
+    page.screenshot(path=str(ARTIFACTS / "6-evaluation.png"), full_page=True)
+
+
 def test_the_page_made_no_outside_requests(page):
     assert page.outside_requests == []

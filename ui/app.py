@@ -14,7 +14,14 @@ from assistant.question import clean_question
 from assistant.retrieve import Filters
 from assistant.service import LiveAssistant
 
-from .render import render_answer, render_reports_table, render_sources, render_status
+from .render import (
+    render_answer,
+    render_eval_failures,
+    render_eval_summary,
+    render_reports_table,
+    render_sources,
+    render_status,
+)
 
 ALL = "Tất cả"
 MODES = [("Kết hợp (khuyên dùng)", "hybrid"), ("Ngữ nghĩa", "dense"), ("Từ khóa (BM25)", "bm25")]
@@ -34,6 +41,11 @@ mark.quote { background: #fde68a; padding: 0 2px; }
 .source-meta { color: #6b7280; font-size: 0.85em; margin: 2px 0 4px; }
 .source-text { font-size: 0.92em; line-height: 1.5; }
 """
+
+
+def eval_files(folder: Path = Path("evals")) -> list[str]:
+    """Evaluation sets shipped in evals/ (offered in the Đánh giá tab)."""
+    return sorted(str(p) for p in folder.glob("*.jsonl")) if folder.is_dir() else []
 
 
 def _choices(live: LiveAssistant) -> tuple[list[str], list[str]]:
@@ -144,6 +156,35 @@ def build_app(live: LiveAssistant, settings: Settings):
             return (f"Không xóa được: {exc}", *reports_view())
         return (f"Đã xóa: {', '.join(files)}", *reports_view())
 
+    def run_evaluation(picked: str | None, uploaded: str | None, modes: list[str] | None, progress=gr.Progress()):
+        from assistant.evalrun import run_eval
+        from assistant.evalset import load_evalset
+        from assistant.report import report_dir, write_eval_report
+
+        path = Path(uploaded) if uploaded else (Path(picked) if picked else None)
+        if path is None:
+            return "Hãy chọn hoặc tải lên một bộ câu hỏi.", [], []
+        if not modes:
+            return "Hãy chọn ít nhất một cách tìm.", [], []
+        assistant = live.get()
+        try:
+            items = load_evalset(path, list(assistant.data.documents.values()))
+        except AssistantError as exc:
+            return f"Tệp đánh giá có lỗi:\n\n```\n{exc}\n```", [], []
+        run = run_eval(
+            assistant,
+            items,
+            modes,
+            name=path.stem,
+            file=path.name,
+            progress=lambda done, total: progress(done / total, desc=f"{done}/{total} câu hỏi"),
+        )
+        data = run.to_dict()
+        paths = write_eval_report(data, report_dir(settings.reports, data["name"]))
+        charts = [str(paths[k]) for k in ("metrics_chart", "types_chart", "latency_chart")]
+        summary = render_eval_summary(data) + f"\n\nBáo cáo đầy đủ: `{paths['markdown']}`"
+        return summary, charts, render_eval_failures(data)
+
     def rebuild(progress=gr.Progress(track_tqdm=True)):
         try:
             progress(0, desc="Đang lập lại toàn bộ chỉ mục…")
@@ -201,6 +242,26 @@ def build_app(live: LiveAssistant, settings: Settings):
                         remove_btn = gr.Button("Xóa báo cáo", variant="stop", elem_id="remove-reports")
                         rebuild_btn = gr.Button("Lập lại toàn bộ chỉ mục", elem_id="rebuild")
                 message = gr.Markdown(elem_id="reports-message")
+            with gr.Tab("Đánh giá", id="eval"):
+                gr.Markdown("Chạy một bộ câu hỏi có đáp án (định dạng như `evals/seed.jsonl`) và xem kết quả.")
+                with gr.Row():
+                    eval_pick = gr.Dropdown(eval_files(), label="Bộ câu hỏi có sẵn", elem_id="eval-file")
+                    eval_upload = gr.File(file_count="single", file_types=[".jsonl"], label="Hoặc tải lên tệp .jsonl")
+                    eval_modes = gr.CheckboxGroup(
+                        [m for m in MODES], value=["hybrid"], label="Cách tìm cần so sánh", elem_id="eval-modes"
+                    )
+                eval_btn = gr.Button("Chạy đánh giá", variant="primary", elem_id="run-eval")
+                eval_summary = gr.Markdown(elem_id="eval-summary")
+                eval_charts = gr.Gallery(
+                    label="Biểu đồ", columns=3, height=320, object_fit="contain", elem_id="eval-charts"
+                )
+                eval_failures = gr.Dataframe(
+                    headers=["Cách tìm", "Mã", "Loại", "Câu hỏi", "Đáp án", "Trả lời", "Lý do"],
+                    interactive=False,
+                    wrap=True,
+                    label="Câu hỏi chưa đạt",
+                    elem_id="eval-failures",
+                )
 
         inputs = [box, chatbot, context, province, year, k, mode]
         outputs = [chatbot, context, sources, searched]
@@ -218,6 +279,12 @@ def build_app(live: LiveAssistant, settings: Settings):
         )
         remove_btn.click(remove, to_remove, [message, *view], api_visibility="private")
         rebuild_btn.click(rebuild, None, [message, *view], api_visibility="private")
+        eval_btn.click(
+            run_evaluation,
+            [eval_pick, eval_upload, eval_modes],
+            [eval_summary, eval_charts, eval_failures],
+            api_visibility="private",
+        )
         gr.api(ask_api, api_name="ask")
     return demo
 

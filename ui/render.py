@@ -118,3 +118,52 @@ def render_status(manifest: Mapping) -> str:
         f"**Số đoạn:** {manifest['chunk_count']} · **Lập chỉ mục lúc:** {manifest.get('built_at', '')} · "
         f"**Phiên bản:** {manifest.get('version', '')}"
     )
+
+
+EVAL_METRICS = [
+    ("recall@5", "Recall@5"),
+    ("mrr@10", "MRR@10"),
+    ("ndcg@10", "nDCG@10"),
+    ("answer_correct", "Trả lời đúng (đủ dữ kiện + trích dẫn đúng)"),
+    ("token_f1", "Token F1"),
+    ("citation_precision", "Độ chính xác trích dẫn"),
+    ("citation_recall", "Độ phủ trích dẫn"),
+    ("quote_verification", "Trích dẫn nguyên văn"),
+    ("abstain_f1", "F1 từ chối trả lời"),
+    ("latency_total_p50", "Thời gian p50 (ms)"),
+    ("latency_total_p95", "Thời gian p95 (ms)"),
+]
+
+
+def render_eval_summary(run: Mapping) -> str:
+    """A Markdown table: one row per metric, one column per mode."""
+    modes = list(run["modes"])
+    lines = ["| Chỉ số | " + " | ".join(modes) + " |", "|---|" + "---|" * len(modes)]
+    for key, label in EVAL_METRICS:
+        values = [run["modes"][m]["summary"][key] for m in modes]
+        cells = [f"{v:.1f}" if key.startswith("latency") else f"{v:.3f}" for v in values]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    n = run["modes"][modes[0]]["summary"]
+    lines.append("")
+    lines.append(
+        f"{int(n['questions'])} câu hỏi ({int(n['answerable'])} có đáp án, {int(n['unanswerable'])} không có)."
+    )
+    return "\n".join(lines)
+
+
+def render_eval_failures(run: Mapping) -> list[list]:
+    """Rows of failed questions: mode, id, type, question, expected, got, reason."""
+    return [
+        [
+            mode,
+            q["id"],
+            q["type"],
+            q["question"],
+            q["expected"] or "(không có trong báo cáo)",
+            q["got"][:300],
+            q["reason"],
+        ]
+        for mode, data in run["modes"].items()
+        for q in data["questions"]
+        if not q["passed"]
+    ]
