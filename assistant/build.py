@@ -16,7 +16,7 @@ from .errors import BadReport
 from .ingest import read_corpus
 from .records import Chunk, Document
 from .sparse import SparseIndex
-from .store import IndexData, build_manifest, save_index, writer_lock
+from .store import IndexData, build_manifest, checkpoint, save_index, writer_lock
 
 
 def passage_text(chunk: Chunk) -> str:
@@ -82,6 +82,7 @@ def build_index_data(
             to_embed.append(row)
     if reuse:
         vectors[[r for r, _ in reuse]] = old.dense.vectors(np.array([o for _, o in reuse]))
+    checkpoint("embed")
     if to_embed:
         vectors[to_embed] = embedder.encode_passages([passage_text(chunks[i]) for i in to_embed], progress=progress)
     timings["embed"] = time.perf_counter() - t0

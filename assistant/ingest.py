@@ -13,6 +13,7 @@ from pathlib import Path
 from .clean import clean_report, guess_title, normalize_whitespace
 from .config import Settings
 from .errors import BadReport, EmptyCorpus
+from .legacy import decode_legacy
 from .metadata import find_author, find_dates, find_province, find_source, find_years
 from .records import Document
 from .vietnamese import nfc
@@ -87,7 +88,11 @@ def _decode(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadReport(name, f"not valid UTF-8 (byte {exc.start}); save it as UTF-8 and add it again") from None
+        position = exc.start
+    text, how = decode_legacy(data)
+    if text is None:
+        raise BadReport(name, f"{how} (first bad UTF-8 byte at {position})")
+    return text
 
 
 def html_to_text(html: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,15 @@ CURRENT = "CURRENT"
 VERSIONS = "versions"
 LOCK = ".lock"
 KEEP_VERSIONS = 2
+
+
+def checkpoint(name: str) -> None:
+    """Crash-test hook: with ASSISTANT_PAUSE_AT=<name> the process announces the point on stderr and
+    waits there, so a test can SIGKILL it at exactly that step. Does nothing otherwise."""
+    if os.environ.get("ASSISTANT_PAUSE_AT") == name:
+        sys.stderr.write(f"PAUSED AT {name}\n")
+        sys.stderr.flush()
+        time.sleep(3600)
 
 
 @dataclass
@@ -133,10 +143,13 @@ def save_index(root: Path, data: IndexData) -> Path:
     tmp = versions / (name + ".tmp")
     tmp.mkdir()
     manifest = {**data.manifest, "version": name}
+    checkpoint("write_dense")
     data.dense.save(tmp)
+    checkpoint("write_sparse")
     data.sparse.save(tmp)
     _write_jsonl(tmp / "documents.jsonl", [d.to_dict() for d in data.documents.values()])
     _write_jsonl(tmp / "chunks.jsonl", [c.to_dict() for c in data.chunks])
+    checkpoint("write_manifest")
     with (tmp / "manifest.json").open("w", encoding="utf-8") as fh:
         json.dump(manifest, fh, ensure_ascii=False, indent=1)
         fh.flush()
@@ -144,6 +157,7 @@ def save_index(root: Path, data: IndexData) -> Path:
     _fsync_dir(tmp)
     final = versions / name
     os.replace(tmp, final)
+    checkpoint("switch")
     pointer_tmp = root / (CURRENT + ".tmp")
     pointer_tmp.write_text(name + "\n", encoding="utf-8")
     with pointer_tmp.open("rb+") as fh:

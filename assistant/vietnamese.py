@@ -98,7 +98,8 @@ def syllable_key(word: str) -> str:
 def fold(text: str) -> str:
     """Lowercase and strip every diacritic ("Bắc Giang" -> "bac giang", "đ" -> "d")."""
     decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # NFC again: other scripts (Hangul) decompose into non-combining parts that must be put back.
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
 def words(text: str) -> list[str]:

@@ -98,3 +98,27 @@ def test_seed_eval_meets_the_targets(seed_assistant):
     assert summary["answerable"] >= 40 and summary["unanswerable"] >= 6
     assert summary["answer_correct"] >= 0.90, failures
     assert summary["abstain_recall"] >= 0.80, failures
+
+
+@pytest.mark.parametrize("question", ["😀😀😀", "!!! ??? ...", "\u200b\u200b"])
+def test_questions_without_words_are_refused(seed_assistant, question):
+    with pytest.raises(BadQuestion, match="Câu hỏi"):
+        seed_assistant.ask(question)
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the capital of France?", "北京是中国的首都吗", "Москва — столица России?"]
+)
+def test_other_languages_get_an_honest_not_found(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    assert answer.abstained and answer.answer == NOT_FOUND
+
+
+def test_control_characters_inside_a_question_are_ignored(seed_assistant):
+    answer = seed_assistant.ask("Bắc\x00 Giang\x07 tổ chức bao nhiêu\u200b hội nghị năm 2023?")
+    assert contains_all(answer.answer, ["2", "40", "150"])
+
+
+def test_ten_thousand_characters_are_truncated_not_refused(seed_assistant):
+    answer = seed_assistant.ask("Lai Châu mở bao nhiêu lớp bồi dưỡng lý luận chính trị? " + "x" * 10_000)
+    assert answer.notice and "chỉ dùng" in answer.notice

@@ -120,3 +120,8 @@ def test_index_build_skips_a_binary_file_with_a_message(small_corpus, tmp_path):
 def test_help_lists_the_commands():
     proc = run("--help")
     assert proc.returncode == 0 and all(cmd in proc.stdout for cmd in ("index", "ask", "search"))
+
+
+def test_very_long_question_is_truncated_with_a_notice(seed_settings):
+    proc = run("ask", "Lai Châu mở bao nhiêu lớp? " + "a " * 6000, index=seed_settings.index)
+    assert proc.returncode == 0 and "Câu hỏi quá dài" in proc.stdout

@@ -179,3 +179,79 @@ def test_beir_corpus_jsonl(tmp_path):
     assert [d.doc_id for d in report.documents] == ["p1", "p2"]
     assert report.documents[0].title == "Hà Nội" and report.documents[0].file == "corpus.jsonl#p1"
     assert report.skipped and "corpus.jsonl:3" in report.skipped[0].file
+
+
+def _to_cp1258(text: str) -> bytes:
+    """Windows-1258 as Vietnamese editors wrote it: base letters precomposed, tones as combining marks."""
+    import unicodedata
+
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    out = []
+    for ch in text:
+        d = unicodedata.normalize("NFD", ch)
+        out.append(
+            unicodedata.normalize("NFC", "".join(x for x in d if x not in tones)) + "".join(x for x in d if x in tones)
+        )
+    return "".join(out).encode("cp1258")
+
+
+def test_windows_1258_is_converted(tmp_path):
+    path = tmp_path / "cu.txt"
+    path.write_bytes(_to_cp1258(TEXT))
+    doc = read_report(path, Settings())
+    assert "1.250 lượt người dự" in doc.text and doc.province == "Hà Nam"
+
+
+@pytest.mark.parametrize(
+    "encoding,sample",
+    [
+        ("TCVN3", "B¸o c¸o tæng kÕt c«ng t¸c tuyªn gi¸o tØnh Hµ Nam n¨m 2022. Ban Tuyªn gi¸o tæ chøc 12 héi nghÞ."),
+        (
+            "VNI",
+            "Baùo caùo toång keát coâng taùc tuyeân giaùo tænh Haø Nam naêm 2022. "
+            "Ban Tuyeân giaùo toå chöùc 12 hoäi nghò.",
+        ),
+    ],
+)
+def test_font_encodings_are_refused_with_the_reason(tmp_path, encoding, sample):
+    path = tmp_path / "font.txt"
+    path.write_bytes(sample.encode("cp1252"))
+    with pytest.raises(BadReport, match=f"{encoding}.*convert it to Unicode"):
+        read_report(path, Settings())
+
+
+def test_encrypted_pdf_is_refused(tmp_path):
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(_minimal_pdf("Bao cao mat"))))
+    writer.encrypt("mat-khau")
+    path = tmp_path / "secret.pdf"
+    with path.open("wb") as fh:
+        writer.write(fh)
+    with pytest.raises(BadReport, match="encrypted PDF"):
+        read_report(path, Settings())
+
+
+def test_docx_that_is_a_zip_of_something_else(tmp_path):
+    import zipfile
+
+    path = tmp_path / "photos.docx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("photo.jpg", b"\xff\xd8\xff" + bytes(100))
+    with pytest.raises(BadReport, match="not a valid .docx"):
+        read_report(path, Settings())
+
+
+def test_html_made_of_scripts_and_styles_only(tmp_path):
+    path = tmp_path / "app.html"
+    path.write_text(
+        "<html><head><style>body{}</style></head><body><script>"
+        + "var a=1;" * 500
+        + "</script><noscript>Bật JavaScript</noscript></body></html>",
+        encoding="utf-8",
+    )
+    with pytest.raises(BadReport, match="empty after cleaning"):
+        read_report(path, Settings())

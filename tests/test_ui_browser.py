@@ -81,6 +81,16 @@ def test_follow_up_cites_lai_chau(page):
     page.screenshot(path=str(ARTIFACTS / "2-follow-up.png"), full_page=True)
 
 
+def test_a_bad_question_gets_a_message_in_the_chat(page):
+    page.locator("#new-conversation").click()
+    box = page.locator("#question textarea")
+    box.fill("😀😀😀")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('#chat').innerText.includes('không có chữ hoặc số')", timeout=30000
+    )
+
+
 def test_upload_ask_and_remove_a_new_report(page, served_app, tmp_path):
     _, settings = served_app
     report = tmp_path / "cao-bang-bao-chi-2023.txt"
@@ -90,7 +100,7 @@ def test_upload_ask_and_remove_a_new_report(page, served_app, tmp_path):
     page.locator("#upload input[type=file]").set_input_files(str(report))
     page.locator("#add-reports").click()
     page.wait_for_function(
-        "() => document.querySelector('#reports-message')?.innerText.includes('Đã thêm')", timeout=120000
+        "() => document.querySelector('#reports-message')?.innerText.includes('Đã thêm')", timeout=300000
     )
     assert "cao-bang-bao-chi-2023.txt" in page.locator("#reports-table").inner_text()
     assert (settings.corpus / "cao-bang-bao-chi-2023.txt").is_file()
@@ -110,7 +120,7 @@ def test_upload_ask_and_remove_a_new_report(page, served_app, tmp_path):
     page.get_by_role("option", name="cao-bang-bao-chi-2023.txt").click()
     page.locator("#remove-reports").click()
     page.wait_for_function(
-        "() => document.querySelector('#reports-message')?.innerText.includes('Đã xóa')", timeout=120000
+        "() => document.querySelector('#reports-message')?.innerText.includes('Đã xóa')", timeout=300000
     )
     assert "cao-bang-bao-chi-2023.txt" not in page.locator("#reports-table").inner_text()
     assert not (settings.corpus / "cao-bang-bao-chi-2023.txt").exists()

@@ -65,3 +65,12 @@ def test_other_addresses_need_a_login(monkeypatch):
     monkeypatch.delenv("ASSISTANT_AUTH_FILE", raising=False)
     with pytest.raises(BadSettings, match="ASSISTANT_AUTH"):
         serve(Settings(host="0.0.0.0"), block=False)
+
+
+@pytest.mark.parametrize("question", ["😀😀", "", "?!?"])
+def test_bad_questions_through_the_api_get_a_message(served_app, question):
+    from gradio_client import Client
+
+    url, _ = served_app
+    result = Client(url, verbose=False).predict(question, api_name="/ask")
+    assert "error" in result and "Câu hỏi" in result["error"]
