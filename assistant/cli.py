@@ -169,6 +169,8 @@ def format_answer(answer) -> str:
         lines.append(f"({answer.notice})")
     if answer.searched and answer.searched != answer.question:
         lines.append(f"Đã tìm: {answer.searched}")
+    if answer.fallback:
+        lines.append(f"(Không dùng câu trả lời của mô hình: {answer.fallback}. Dưới đây là câu trích nguyên văn.)")
     lines.append(f"Trả lời: {answer.answer}")
     if answer.citations:
         lines.append("")
@@ -199,6 +201,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     settings = _settings(args)
+    if args.llm and not settings.llm_base_url:
+        print(
+            "Lỗi: --llm cần máy chủ mô hình: đặt ASSISTANT_LLM_BASE_URL (và ASSISTANT_LLM_MODEL, "
+            "ASSISTANT_LLM_API_KEY nếu cần).",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     assistant = Assistant.load(settings)
     filters = _filters(args)
     if args.jsonl:
@@ -210,14 +219,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
             question = obj.get("question", obj.get("text"))
             try:
                 answer = assistant.ask(
-                    question if isinstance(question, str) else "", k=args.k, mode=args.mode, filters=filters, qid=qid
+                    question if isinstance(question, str) else "",
+                    k=args.k,
+                    mode=args.mode,
+                    filters=filters,
+                    qid=qid,
+                    llm=args.llm,
                 )
                 _print_json(answer.to_dict())
             except BadQuestion as exc:
                 _print_json({"id": qid, "question": question, "error": str(exc)})
             sys.stdout.flush()
         return EXIT_OK
-    answer = assistant.ask(args.question, k=args.k, mode=args.mode, filters=filters)
+    answer = assistant.ask(args.question, k=args.k, mode=args.mode, filters=filters, llm=args.llm)
     if args.json:
         _print_json(answer.to_dict())
     else:
@@ -303,14 +317,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\r{done}/{total} questions", end="", file=sys.stderr, flush=True)
 
-    run = run_eval(assistant, items, modes, name=args.name or Path(args.file).stem, file=args.file, progress=progress)
+    if args.llm and not settings.llm_base_url:
+        print("Lỗi: --llm cần ASSISTANT_LLM_BASE_URL.", file=sys.stderr)
+        return EXIT_ERROR
+    run = run_eval(
+        assistant, items, modes, name=args.name or Path(args.file).stem, file=args.file, progress=progress, llm=args.llm
+    )
     print(file=sys.stderr)
     data = run.to_dict()
     flips = compare_runs(data, json.loads(Path(args.compare).read_text(encoding="utf-8"))) if args.compare else None
     out = report_dir(Path(args.out), data["name"])
     paths = write_eval_report(data, out, flips)
     metrics = {m: data["modes"][m]["summary"] for m in modes}
-    _print_summary_table(metrics, [*HEADLINE, "latency_total_p50", "latency_total_p95"])
+    _print_summary_table(
+        metrics, [*HEADLINE, *(["fallback_rate"] if args.llm else []), "latency_total_p50", "latency_total_p95"]
+    )
     for m in modes:
         failed = [q for q in data["modes"][m]["questions"] if not q["passed"]]
         print(f"\n{m}: {len(failed)} question(s) failed")
@@ -408,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?", help="the question, in Vietnamese")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--jsonl", metavar="FILE", help='batch: lines {"id","question"}; "-" reads stdin')
+    p.add_argument("--llm", action="store_true", help="answer with the configured LLM (checked; extractive fallback)")
     _retrieval_options(p)
     _common(p)
     p.set_defaults(func=cmd_ask)
@@ -419,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="evals/reports", help="where reports go")
     p.add_argument("--compare", default=None, metavar="PREVIOUS.json", help="list questions that flipped")
     p.add_argument("--floors", default=None, metavar="FLOORS.json", help="fail (exit 1) below these figures")
+    p.add_argument("--llm", action="store_true", help="answer with the configured LLM; reports the fallback rate")
     _common(p)
     p.set_defaults(func=cmd_eval)
 

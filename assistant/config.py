@@ -62,6 +62,15 @@ class Settings:
     abstain_threshold: float = 0.55
     max_question_chars: int = 1000
 
+    # Generative answers (off unless an OpenAI-compatible endpoint is configured).
+    llm_base_url: str = ""
+    llm_model: str = "local-model"
+    llm_api_key: str = ""
+    llm_timeout: float = 30.0
+    llm_retries: int = 1
+    llm_max_tokens: int = 400
+    llm_temperature: float = 0.0
+
     # Web chat.
     host: str = "127.0.0.1"
     port: int = 7860
@@ -178,5 +187,8 @@ def load_settings(
 
 
 def settings_dict(settings: Settings) -> dict[str, Any]:
-    """Settings as JSON-friendly values."""
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(settings).items()}
+    """Settings as JSON-friendly values (the API key is never shown)."""
+    out = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(settings).items()}
+    if out.get("llm_api_key"):
+        out["llm_api_key"] = "***"
+    return out

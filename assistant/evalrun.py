@@ -55,6 +55,8 @@ class QuestionResult:
             "citation_precision": self.citation_precision,
             "citation_recall": self.citation_recall,
             "timings_ms": self.answer.timings_ms,
+            "mode": self.answer.mode,
+            "fallback": self.answer.fallback,
         }
 
 
@@ -103,6 +105,8 @@ def summarize_results(results: Sequence[QuestionResult]) -> dict[str, float]:
         "abstain_recall": a_recall,
         "abstain_f1": a_f1,
         "passed": _mean([float(r.judgement.passed) for r in results]),
+        "llm_answers": _mean([float(r.answer.mode == "llm") for r in results]),
+        "fallback_rate": _mean([float(r.answer.fallback is not None) for r in results]),
         "latency_retrieve_p50": percentile([x.get("retrieve", 0.0) for x in t], 50),
         "latency_retrieve_p95": percentile([x.get("retrieve", 0.0) for x in t], 95),
         "latency_answer_p50": percentile([x.get("answer", 0.0) for x in t], 50),
@@ -146,11 +150,11 @@ class EvalRun:
         }
 
 
-def evaluate_question(assistant: Assistant, item: EvalItem, mode: str) -> QuestionResult:
+def evaluate_question(assistant: Assistant, item: EvalItem, mode: str, llm: bool = False) -> QuestionResult:
     """Ask one question in one mode and score retrieval, answer, citations and quotes."""
     documents = assistant.data.documents
     by_file = {d.file: d for d in documents.values()}
-    answer = assistant.ask(item.question, k=DEPTH, mode=mode, qid=item.id)
+    answer = assistant.ask(item.question, k=DEPTH, mode=mode, qid=item.id, llm=llm)
     judgement = judge(item, answer, by_file)
     gold = gold_spans(item, by_file)
     relevant = [passage_relevant((h.chunk.file, h.chunk.start, h.chunk.end), gold) for h in answer.passages]
@@ -170,6 +174,7 @@ def run_eval(
     name: str = "eval",
     file: str = "",
     progress: Callable[[int, int], None] | None = None,
+    llm: bool = False,
 ) -> EvalRun:
     """Every question in every mode. `progress(done, total)` is called after each question."""
     results: dict[str, list[QuestionResult]] = {m: [] for m in modes}
@@ -177,13 +182,14 @@ def run_eval(
     done = 0
     for mode in modes:
         for item in items:
-            results[mode].append(evaluate_question(assistant, item, mode))
+            results[mode].append(evaluate_question(assistant, item, mode, llm=llm))
             done += 1
             if progress:
                 progress(done, total)
     manifest = assistant.data.manifest
     settings = {
         **manifest.get("settings", {}),
+        "llm": assistant.settings.llm_model if llm else None,
         "embedder": manifest["embedder"]["id"],
         "abstain_threshold": assistant.settings.abstain_threshold,
     }

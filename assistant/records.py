@@ -132,6 +132,8 @@ class Answer:
     searched: str | None = None
     notice: str | None = None
     support: float = 0.0
+    mode: str = "extractive"
+    fallback: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -142,6 +144,8 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [h.to_dict() for h in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "mode": self.mode,
+            "fallback": self.fallback,
         }
         if self.searched is not None and self.searched != self.question:
             d["searched"] = self.searched

@@ -27,6 +27,20 @@ class Assistant:
         self.embedder = embedder
         self.retriever = Retriever(data, embedder, settings)
         self.answerer = ExtractiveAnswerer(data, settings)
+        self._llm = None
+
+    @property
+    def llm_available(self) -> bool:
+        """True when an LLM endpoint is configured (ASSISTANT_LLM_BASE_URL)."""
+        return bool(self.settings.llm_base_url)
+
+    @property
+    def llm(self):
+        if self._llm is None:
+            from .llm import LLMAnswerer
+
+            self._llm = LLMAnswerer(self.settings)
+        return self._llm
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> Assistant:
@@ -68,6 +82,9 @@ class Assistant:
         filters: Filters | None = None,
         qid: str | None = None,
         searched: str | None = None,
+        llm: bool = False,
+        history: Sequence[tuple[str, str]] = (),
+        on_token=None,
     ) -> Answer:
         """Answer a question from the reports.
 
@@ -78,6 +95,9 @@ class Assistant:
             filters: hard province/year/file filters.
             qid: an id echoed in the result (batch mode).
             searched: the question actually searched, when it differs (a rewritten follow-up).
+            llm: answer with the configured LLM (checked; the extractive answer is the fallback).
+            history: earlier (question, answer) turns, used by the LLM to rewrite a follow-up.
+            on_token: called with each streamed piece of an LLM answer.
 
         Returns:
             An Answer; `abstained` with the closest passages when the reports do not say.
@@ -86,20 +106,38 @@ class Assistant:
             BadQuestion: empty, content-free questions.
         """
         t_start = time.perf_counter()
-        text, notice = clean_question(searched or question, self.settings.max_question_chars)
+        text, notice = clean_question(question, self.settings.max_question_chars)
         timings: dict[str, float] = {}
+        use_llm = llm and self.llm_available
+        if use_llm and history and not searched:
+            t0 = time.perf_counter()
+            searched = self.llm.rewrite(history, text)
+            timings["rewrite"] = (time.perf_counter() - t0) * 1000
+        if searched:
+            searched, _ = clean_question(searched, self.settings.max_question_chars)
+        query = searched or text
         k = k or self.settings.top_k
-        info = analyze(text)
+        info = analyze(query)
         if len(info.provinces) >= 2:
-            draft, hits = self._ask_per_province(text, info, k, mode, filters, timings)
+            draft, hits = self._ask_per_province(
+                query, info, max(k, self.settings.answer_passages), mode, filters, timings
+            )
         else:
             t0 = time.perf_counter()
             depth = max(k, self.settings.answer_passages)
-            hits = self.retriever.search(text, k=depth, mode=mode, filters=filters, timings=timings)
+            hits = self.retriever.search(query, k=depth, mode=mode, filters=filters, timings=timings)
             timings["retrieve"] = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
             draft = self.answerer.answer(info, hits)
             timings["answer"] = (time.perf_counter() - t0) * 1000
+        answer_mode, fallback = "extractive", None
+        if use_llm:
+            t0 = time.perf_counter()
+            result = self.llm.answer(
+                query, hits[: self.settings.answer_passages], self.data.documents, draft, on_token=on_token
+            )
+            timings["llm"] = (time.perf_counter() - t0) * 1000
+            draft, answer_mode, fallback = result.draft, result.mode, result.fallback
         verify_citations(draft.citations, self.data.documents)
         timings["total"] = (time.perf_counter() - t_start) * 1000
         return Answer(
@@ -110,9 +148,11 @@ class Assistant:
             passages=tuple(hits[:k]),
             timings_ms=timings,
             id=qid,
-            searched=text if searched else None,
+            searched=searched,
             notice=notice,
             support=draft.support,
+            mode=answer_mode,
+            fallback=fallback,
         )
 
     def _ask_per_province(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import queue
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,18 @@ mark.quote { background: #fde68a; padding: 0 2px; }
 .source-meta { color: #6b7280; font-size: 0.85em; margin: 2px 0 4px; }
 .source-text { font-size: 0.92em; line-height: 1.5; }
 """
+
+
+def _turns(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(question, answer) pairs from the chat history, for the LLM's follow-up rewriting."""
+    pairs, question = [], None
+    for message in history:
+        if message.get("role") == "user":
+            question = str(message.get("content", ""))
+        elif question is not None:
+            pairs.append((question, str(message.get("content", ""))))
+            question = None
+    return pairs
 
 
 def eval_files(folder: Path = Path("evals")) -> list[str]:
@@ -81,6 +95,7 @@ def build_app(live: LiveAssistant, settings: Settings):
         year: str,
         k: float,
         mode: str,
+        use_llm: bool = False,
     ):
         history = list(history or [])
         try:
@@ -89,24 +104,51 @@ def build_app(live: LiveAssistant, settings: Settings):
             history += [{"role": "user", "content": message or ""}, {"role": "assistant", "content": str(exc)}]
             yield history, context, render_sources(None, {}), ""
             return
+        earlier = _turns(history)
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": THINKING}]
         yield history, context, render_sources(None, {}), ""
         assistant = live.get()
+        llm = bool(use_llm) and assistant.llm_available
         resolved = resolve(question, context)
-        try:
-            answer = assistant.ask(
-                question,
-                k=int(k),
-                mode=mode,
-                filters=_filters(province, year),
-                searched=resolved.searched if resolved.followup else None,
-            )
-        except AssistantError as exc:
-            history[-1] = {"role": "assistant", "content": f"Lỗi: {exc}"}
-            yield history, context, render_sources(None, {}), ""
-            return
+        kwargs = dict(k=int(k), mode=mode, filters=_filters(province, year))
+        if llm:
+            # The model rewrites follow-ups itself and streams its answer; the checks run at the end.
+            tokens: queue.Queue[str | None] = queue.Queue()
+            outcome: dict[str, Any] = {}
+
+            def work() -> None:
+                try:
+                    outcome["answer"] = assistant.ask(
+                        question, llm=True, history=earlier if context else (), on_token=tokens.put, **kwargs
+                    )
+                except AssistantError as exc:
+                    outcome["error"] = exc
+                finally:
+                    tokens.put(None)
+
+            worker = threading.Thread(target=work, daemon=True)
+            worker.start()
+            partial = ""
+            while (token := tokens.get()) is not None:
+                partial += token
+                history[-1] = {"role": "assistant", "content": partial + " ▌"}
+                yield history, context, render_sources(None, {}), ""
+            worker.join()
+            if "error" in outcome:
+                history[-1] = {"role": "assistant", "content": f"Lỗi: {outcome['error']}"}
+                yield history, context, render_sources(None, {}), ""
+                return
+            answer = outcome["answer"]
+        else:
+            try:
+                answer = assistant.ask(question, searched=resolved.searched if resolved.followup else None, **kwargs)
+            except AssistantError as exc:
+                history[-1] = {"role": "assistant", "content": f"Lỗi: {exc}"}
+                yield history, context, render_sources(None, {}), ""
+                return
+        searched = answer.searched or question
         history[-1] = {"role": "assistant", "content": render_answer(answer)}
-        yield history, Context(resolved.searched), render_sources(answer, assistant.data.documents), resolved.searched
+        yield history, Context(searched), render_sources(answer, assistant.data.documents), searched
 
     def new_conversation():
         return [], None, render_sources(None, {}), "", ""
@@ -201,6 +243,14 @@ def build_app(live: LiveAssistant, settings: Settings):
             year = gr.Dropdown(years, value=ALL, label="Năm", elem_id="filter-year")
             k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Số đoạn tham khảo")
             mode = gr.Radio(MODES, value=settings.mode, label="Cách tìm")
+            # Shown only when an endpoint is configured: extractive answers stay the default.
+            use_llm = gr.Checkbox(
+                False,
+                label=f"Trả lời bằng mô hình ngôn ngữ ({settings.llm_model})",
+                info="Câu trả lời được kiểm tra; nếu không đạt sẽ dùng câu trích nguyên văn.",
+                visible=bool(settings.llm_base_url),
+                elem_id="use-llm",
+            )
         with gr.Tabs():
             with gr.Tab("Hỏi đáp", id="chat"):
                 with gr.Row():
@@ -263,7 +313,7 @@ def build_app(live: LiveAssistant, settings: Settings):
                     elem_id="eval-failures",
                 )
 
-        inputs = [box, chatbot, context, province, year, k, mode]
+        inputs = [box, chatbot, context, province, year, k, mode, use_llm]
         outputs = [chatbot, context, sources, searched]
         send.click(respond, inputs, outputs, api_visibility="private").then(
             lambda: "", None, box, api_visibility="private"

@@ -21,6 +21,8 @@ def render_answer(answer: Answer) -> str:
         lines.append(f"_{answer.notice}_")
     if answer.searched and answer.searched != answer.question:
         lines.append(f"_Đã tìm: {answer.searched}_")
+    if answer.fallback:
+        lines.append(f"_Không dùng câu trả lời của mô hình: {answer.fallback}. Dưới đây là câu trích nguyên văn._")
     if answer.abstained:
         lines.append(f"**{NOT_FOUND}**")
         if answer.passages:
