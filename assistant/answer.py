@@ -339,3 +339,15 @@ def verify_citations(citations: Sequence[Citation], documents: dict[str, Documen
         doc = documents.get(c.doc_id)
         if doc is None or doc.text[c.start : c.end] != c.quote:
             raise QuoteMismatch(f"Quote [{c.n}] is not verbatim in {c.file} at {c.start}:{c.end}.")
+
+
+def remarks(answer) -> list[str]:
+    """What a reader should know besides the answer (shown by the CLI and the web chat)."""
+    out = []
+    if answer.notice:
+        out.append(answer.notice)
+    if answer.searched and answer.searched != answer.question:
+        out.append(f"Đã tìm: {answer.searched}")
+    if answer.fallback:
+        out.append(f"Không dùng câu trả lời của mô hình: {answer.fallback}. Dưới đây là câu trích nguyên văn.")
+    return out

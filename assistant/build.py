@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,7 @@ def build_index_data(
     progress: bool = False,
     old: IndexData | None = None,
     timings: dict[str, float] | None = None,
+    file_stats: dict[str, tuple[int, int]] | None = None,
 ) -> tuple[IndexData, int]:
     """Chunk, embed and index documents in memory (nothing is written).
 
@@ -67,7 +68,21 @@ def build_index_data(
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
     documents = sorted(documents, key=lambda d: d.file)
-    chunks = chunk_documents(documents, settings)
+    # Reports the old index holds keep their chunks (same text, same settings: same chunks).
+    old_chunks: dict[str, list[Chunk]] = {}
+    if old is not None:
+        for c in old.chunks:
+            old_chunks.setdefault(c.doc_id, []).append(c)
+    fresh: dict[str, list[Chunk]] = {}
+    for c in chunk_documents([d for d in documents if d.doc_id not in old_chunks], settings):
+        fresh.setdefault(c.doc_id, []).append(c)
+    chunks = []
+    for d in documents:
+        kept = old_chunks.get(d.doc_id)
+        if kept is not None:
+            chunks += [c if c.file == d.file else replace(c, file=d.file) for c in kept]
+        else:
+            chunks += fresh.get(d.doc_id, [])
     timings["chunk"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -90,11 +105,19 @@ def build_index_data(
     t0 = time.perf_counter()
     dense = DenseIndex(embedder.dim)
     dense.add(vectors, np.arange(len(chunks)))
-    sparse = SparseIndex.build([passage_text(c) for c in chunks], settings.bm25_bigrams)
+    reused = dict(reuse)
+    sparse = SparseIndex.build(
+        [passage_text(c) for c in chunks],
+        settings.bm25_bigrams,
+        previous=old.sparse if old is not None else None,
+        reuse_rows=[reused.get(row) for row in range(len(chunks))] if reused else None,
+    )
     timings["index"] = time.perf_counter() - t0
     # A report keeps the time it first entered the index across updates.
     added_at = {d["doc_id"]: d["added_at"] for d in old.manifest.get("documents", []) if "added_at" in d} if old else {}
-    manifest = build_manifest(settings, embedder.model_id, embedder.dim, documents, chunks, added_at=added_at)
+    manifest = build_manifest(
+        settings, embedder.model_id, embedder.dim, documents, chunks, added_at=added_at, file_stats=file_stats
+    )
     return IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse), len(to_embed)
 
 
@@ -119,7 +142,9 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
         t0 = time.perf_counter()
         embedder = embedder or make_embedder(settings)
         timings["model_load"] = time.perf_counter() - t0
-        data, _ = build_index_data(settings, embedder, report.documents, progress, timings=timings)
+        data, _ = build_index_data(
+            settings, embedder, report.documents, progress, timings=timings, file_stats=report.stats
+        )
         t0 = time.perf_counter()
         data.manifest["skipped"] = [{"file": s.file, "reason": s.reason} for s in report.skipped]
         path = save_index(settings.index, data)

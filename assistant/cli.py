@@ -164,14 +164,9 @@ def _filters(args: argparse.Namespace):
 
 def format_answer(answer) -> str:
     """Readable Vietnamese text for one Answer."""
-    lines = [f"Câu hỏi: {answer.question}"]
-    if answer.notice:
-        lines.append(f"({answer.notice})")
-    if answer.searched and answer.searched != answer.question:
-        lines.append(f"Đã tìm: {answer.searched}")
-    if answer.fallback:
-        lines.append(f"(Không dùng câu trả lời của mô hình: {answer.fallback}. Dưới đây là câu trích nguyên văn.)")
-    lines.append(f"Trả lời: {answer.answer}")
+    from .answer import remarks
+
+    lines = [f"Câu hỏi: {answer.question}", *(f"({r})" for r in remarks(answer)), f"Trả lời: {answer.answer}"]
     if answer.citations:
         lines.append("")
         lines.append("Nguồn:")

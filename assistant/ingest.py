@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import unicodedata
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,7 @@ class IngestReport:
 
     documents: list[Document] = field(default_factory=list)
     skipped: list[BadReport] = field(default_factory=list)
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # file -> (size, mtime_ns)
 
     def summary(self) -> str:
         lines = [f"{len(self.documents)} report(s) read, {len(self.skipped)} skipped."]
@@ -43,18 +44,19 @@ def content_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+_ODD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd\ue000-\uf8ff]")
+_SPACE = re.compile(r"\s")
+
+
 def _looks_like_text(text: str) -> bool:
-    """Decoded bytes that are really text: few control or replacement characters, and spaces
-    between words (a long run of letters with no space is decoded binary, not a report)."""
+    """Decoded bytes that are really text: few control, replacement or private-use characters, and
+    spaces between words (a long run of letters with no space is decoded binary, not a report)."""
     if not text:
         return True
     sample = text[:20000]
-    odd = sum(
-        1 for ch in sample if (unicodedata.category(ch) in ("Cc", "Co", "Cn") and ch not in "\n\r\t") or ch == "\ufffd"
-    )
-    if odd > 0.01 * len(sample):
+    if len(_ODD.findall(sample)) > 0.01 * len(sample):
         return False
-    return len(sample) < 200 or sum(ch.isspace() for ch in sample) >= 0.03 * len(sample)
+    return len(sample) < 200 or len(_SPACE.findall(sample)) >= 0.03 * len(sample)
 
 
 def decode_bytes(data: bytes, name: str) -> str:
@@ -291,8 +293,14 @@ def corpus_files(corpus: Path) -> list[Path]:
     )
 
 
-def read_corpus(corpus: Path, settings: Settings) -> IngestReport:
+def read_corpus(
+    corpus: Path, settings: Settings, known: dict[str, tuple[tuple[int, int], Document]] | None = None
+) -> IngestReport:
     """Read every report under `corpus` (or a BEIR corpus.jsonl); bad files are skipped, not fatal.
+
+    Args:
+        known: file -> ((size, mtime_ns), Document) from the current index: a file whose size and
+            modification time are unchanged is not read again.
 
     Raises:
         EmptyCorpus: when no usable report is found.
@@ -316,10 +324,19 @@ def read_corpus(corpus: Path, settings: Settings) -> IngestReport:
                 else:
                     accept(item)
             continue
+        name = path.relative_to(root).as_posix()
         try:
-            accept(read_report(path, settings, name=path.relative_to(root).as_posix()))
+            st = path.stat()
+            stamp = (st.st_size, st.st_mtime_ns)
+            if known and name in known and known[name][0] == stamp:
+                accept(known[name][1])
+            else:
+                accept(read_report(path, settings, name=name))
+            report.stats[name] = stamp
         except BadReport as bad:
             report.skipped.append(bad)
+        except OSError as exc:
+            report.skipped.append(BadReport(name, f"cannot be read ({exc.strerror})"))
     if not report.documents:
         detail = f" ({len(report.skipped)} file(s) skipped)" if report.skipped else ""
         raise EmptyCorpus(f"No usable report in {corpus}{detail}. Add .txt, .md, .html, .pdf or .docx files.")

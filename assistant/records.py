@@ -54,9 +54,19 @@ class Chunk:
     date: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["years"] = list(self.years)
-        return d
+        # Written out by hand: asdict() deep-copies and is the slowest part of saving a large index.
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "file": self.file,
+            "title": self.title,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "province": self.province,
+            "years": list(self.years),
+            "date": self.date,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Chunk:

@@ -12,24 +12,83 @@ from .vietnamese import bm25_tokens
 
 
 class SparseIndex:
-    """BM25 over chunk texts; row i of the index is chunk row i."""
+    """BM25 over chunk texts; row i of the index is chunk row i.
+
+    Beside the bm25s index it keeps every chunk's tokens as ids into one vocabulary, so an update
+    re-tokenizes only new chunks (tokenizing is most of the cost of rebuilding BM25).
+    """
 
     FOLDER = "bm25"
 
-    def __init__(self, retriever, size: int, bigrams: bool):
+    def __init__(
+        self,
+        retriever,
+        size: int,
+        bigrams: bool,
+        folder: Path | None = None,
+        vocab: list[str] | None = None,
+        ids: list[np.ndarray] | None = None,
+    ):
         self._retriever = retriever
         self.size = size
         self.bigrams = bigrams
+        self._folder = folder
+        self._vocab = vocab
+        self._ids = ids
 
     @classmethod
-    def build(cls, texts: list[str], bigrams: bool = True) -> SparseIndex:
+    def build(
+        cls,
+        texts: list[str],
+        bigrams: bool = True,
+        previous: SparseIndex | None = None,
+        reuse_rows: list[int | None] | None = None,
+    ) -> SparseIndex:
+        """Index texts; row i reuses `previous`'s tokens for row reuse_rows[i] when given."""
         import bm25s
+        from bm25s.tokenization import Tokenized
 
+        vocab: list[str] = []
+        lookup: dict[str, int] = {}
+        old_vocab, old_ids = previous.tokens() if previous is not None and reuse_rows else ([], [])
+        remap: np.ndarray | None = None
+        if old_vocab:
+            vocab = list(old_vocab)
+            lookup = {t: i for i, t in enumerate(vocab)}
+            remap = np.arange(len(vocab), dtype=np.int32)
+        ids: list[np.ndarray] = []
+        for row, text in enumerate(texts):
+            old_row = reuse_rows[row] if reuse_rows else None
+            if old_row is not None and remap is not None and old_row < len(old_ids):
+                ids.append(old_ids[old_row])
+                continue
+            # bm25s needs a non-empty vocabulary; an all-punctuation chunk gets one empty token.
+            toks = bm25_tokens(text, bigrams) or [""]
+            row_ids = np.empty(len(toks), dtype=np.int32)
+            for j, tok in enumerate(toks):
+                idx = lookup.get(tok)
+                if idx is None:
+                    idx = lookup[tok] = len(vocab)
+                    vocab.append(tok)
+                row_ids[j] = idx
+            ids.append(row_ids)
         retriever = bm25s.BM25()
         if texts:
-            # bm25s needs a non-empty vocabulary; an all-punctuation chunk gets one empty token.
-            retriever.index([bm25_tokens(t, bigrams) or [""] for t in texts], show_progress=False)
-        return cls(retriever, len(texts), bigrams)
+            retriever.index(Tokenized(ids=[a.tolist() for a in ids], vocab=lookup), show_progress=False)
+        return cls(retriever, len(texts), bigrams, vocab=vocab, ids=ids)
+
+    def tokens(self) -> tuple[list[str], list[np.ndarray]]:
+        """(vocabulary, token ids per row), loaded from disk the first time they are needed."""
+        if self._ids is None:
+            target = (self._folder or Path(".")) / self.FOLDER
+            try:
+                self._vocab = json.loads((target / "token_vocab.json").read_text(encoding="utf-8"))
+                flat = np.load(target / "token_ids.npy")
+                offsets = np.load(target / "token_offsets.npy")
+                self._ids = [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+            except (OSError, ValueError):
+                self._vocab, self._ids = [], []  # an older index: updates re-tokenize everything
+        return self._vocab or [], self._ids
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for the query (unknown terms are ignored)."""
@@ -60,6 +119,11 @@ class SparseIndex:
         target.mkdir(parents=True, exist_ok=True)
         if self.size:
             self._retriever.save(str(target), show_progress=False)
+        vocab, ids = self.tokens()
+        if ids:
+            (target / "token_vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+            np.save(target / "token_ids.npy", np.concatenate(ids).astype(np.int32))
+            np.save(target / "token_offsets.npy", np.cumsum([0] + [len(a) for a in ids]).astype(np.int64))
         (target / "meta.json").write_text(json.dumps({"size": self.size, "bigrams": self.bigrams}))
 
     @classmethod
@@ -72,4 +136,4 @@ class SparseIndex:
             retriever = bm25s.BM25.load(str(target), show_progress=False) if meta["size"] else bm25s.BM25()
         except (OSError, ValueError, KeyError) as exc:
             raise IndexCorrupt(f"Cannot read the BM25 index in {target}: {exc}. Run: assistant index build") from None
-        return cls(retriever, int(meta["size"]), bool(meta["bigrams"]))
+        return cls(retriever, int(meta["size"]), bool(meta["bigrams"]), folder=folder)

@@ -64,6 +64,7 @@ def build_manifest(
     chunks: list[Chunk],
     extra: dict[str, Any] | None = None,
     added_at: dict[str, str] | None = None,
+    file_stats: dict[str, tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
     """The manifest: what was indexed, with which settings and model."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -87,6 +88,8 @@ def build_manifest(
                 "content_hash": d.doc_id,
                 "chunks": by_doc.get(d.doc_id, []),
                 "added_at": added_at.get(d.doc_id, now),
+                # size and mtime let an update skip re-reading files that did not change
+                **(dict(zip(("size", "mtime_ns"), file_stats[d.file])) if file_stats and d.file in file_stats else {}),
             }
             for d in documents
         ],

@@ -72,9 +72,16 @@ def update_index(settings: Settings, embedder: Embedder | None = None, progress:
         return _from_build(built)
     with writer_lock(settings.index):
         old = load_index(settings.index, settings)
-        report = read_corpus(settings.corpus, settings)
+        known = {
+            d["file"]: ((d["size"], d["mtime_ns"]), old.documents[d["doc_id"]])
+            for d in old.manifest.get("documents", [])
+            if "size" in d and d["doc_id"] in old.documents
+        }
+        report = read_corpus(settings.corpus, settings, known=known)
         embedder = embedder or make_embedder(settings)
-        data, embedded = build_index_data(settings, embedder, report.documents, progress, old=old)
+        data, embedded = build_index_data(
+            settings, embedder, report.documents, progress, old=old, file_stats=report.stats
+        )
         data.manifest["skipped"] = [{"file": s.file, "reason": s.reason} for s in report.skipped]
         path = save_index(settings.index, data)
 

@@ -74,10 +74,14 @@ def make_corpus(size: int, folder: Path) -> float:
     copy = 1
     while written < size * seed_bytes:
         for p in SEEDS:
-            text = p.read_text(encoding="utf-8")
-            # The id goes first: a line at the end could fall in a trailing block that cleaning removes,
-            # making the copy a duplicate that ingestion skips.
-            (folder / f"copy{copy:04d}-{p.name}").write_text(f"Bản sao số {copy}\n\n{text}", encoding="utf-8")
+            lines = p.read_text(encoding="utf-8").split("\n")
+            # A sentence that marks the copy, placed after the headline: cleaning keeps it (a marker at the
+            # top would be dropped as header residue, one at the end could fall in a trailing block), so
+            # each copy is a distinct report rather than a duplicate that ingestion skips.
+            at = next((i for i, line in enumerate(lines) if len(line.split()) >= 6), 0) + 1
+            lines.insert(at, f"\nBản sao số {copy} của báo cáo này, dùng để đo hiệu năng.\n")
+            text = "\n".join(lines)
+            (folder / f"copy{copy:04d}-{p.name}").write_text(text, encoding="utf-8")
             written += len(text.encode("utf-8"))
         copy += 1
     return written / 1e6

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from assistant.answer import NOT_FOUND
+from assistant.answer import NOT_FOUND, remarks
 from assistant.records import Answer, Citation, Document, Hit
 
 CONTEXT_CHARS = 300
@@ -16,13 +16,7 @@ CONTEXT_CHARS = 300
 
 def render_answer(answer: Answer) -> str:
     """The chat message: the answer with its [n] markers, plus what was searched and any notice."""
-    lines = []
-    if answer.notice:
-        lines.append(f"_{answer.notice}_")
-    if answer.searched and answer.searched != answer.question:
-        lines.append(f"_Đã tìm: {answer.searched}_")
-    if answer.fallback:
-        lines.append(f"_Không dùng câu trả lời của mô hình: {answer.fallback}. Dưới đây là câu trích nguyên văn._")
+    lines = [f"_{r}_" for r in remarks(answer)]
     if answer.abstained:
         lines.append(f"**{NOT_FOUND}**")
         if answer.passages:
