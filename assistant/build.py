@@ -10,7 +10,7 @@ import numpy as np
 
 from .chunk import chunk_documents
 from .config import Settings
-from .dense import DenseIndex
+from .dense import DenseIndex, resolve_kind
 from .embed import Embedder, make_embedder
 from .errors import BadReport
 from .ingest import read_corpus
@@ -103,7 +103,14 @@ def build_index_data(
     timings["embed"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    dense = DenseIndex(embedder.dim)
+    kind = resolve_kind(settings.dense_index, len(chunks), settings.hnsw_threshold)
+    dense = DenseIndex(
+        embedder.dim,
+        kind=kind,
+        hnsw_m=settings.hnsw_m,
+        ef_construction=settings.hnsw_ef_construction,
+        ef_search=settings.hnsw_ef_search,
+    )
     dense.add(vectors, np.arange(len(chunks)))
     reused = dict(reuse)
     sparse = SparseIndex.build(
@@ -118,6 +125,7 @@ def build_index_data(
     manifest = build_manifest(
         settings, embedder.model_id, embedder.dim, documents, chunks, added_at=added_at, file_stats=file_stats
     )
+    manifest["dense"] = {"kind": kind, **({"hnsw_m": settings.hnsw_m} if kind == "hnsw" else {})}
     return IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse), len(to_embed)
 
 

@@ -41,6 +41,13 @@ class Settings:
     # Ingestion.
     max_file_mb: float = 20.0
 
+    # Dense index type: "flat" (exact), "hnsw" (approximate), or "auto" (flat up to hnsw_threshold vectors).
+    dense_index: str = "auto"
+    hnsw_threshold: int = 200_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 64
+
     # BM25 tokens: syllables, their diacritic-free forms, and adjacent-syllable bigrams.
     bm25_bigrams: bool = True
 
@@ -88,6 +95,7 @@ class Settings:
             "chunk_size": self.chunk_size,
             "chunk_overlap": self.chunk_overlap,
             "bm25_bigrams": self.bm25_bigrams,
+            "dense_index": self.dense_index,
         }
 
     def resolved_prefixes(self) -> tuple[str, str]:
@@ -181,6 +189,8 @@ def load_settings(
     settings = Settings(**values)
     if settings.mode not in {"hybrid", "dense", "bm25"}:
         raise BadSettings(f"mode must be one of hybrid, dense, bm25 (got {settings.mode!r}).")
+    if settings.dense_index not in ("flat", "hnsw", "auto"):
+        raise BadSettings(f"dense_index must be one of flat, hnsw, auto (got {settings.dense_index!r}).")
     if settings.chunk_overlap >= settings.chunk_size:
         raise BadSettings("chunk_overlap must be smaller than chunk_size.")
     return settings

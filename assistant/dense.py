@@ -8,17 +8,53 @@ import numpy as np
 
 from .errors import IndexCorrupt
 
+KINDS = ("flat", "hnsw", "auto")
+
+
+def resolve_kind(kind: str, size: int, threshold: int) -> str:
+    """The index type to build: "auto" is exact (flat) up to `threshold` vectors, HNSW above."""
+    if kind not in KINDS:
+        raise ValueError(f"dense_index must be one of {', '.join(KINDS)} (got {kind!r})")
+    if kind == "auto":
+        return "hnsw" if size > threshold else "flat"
+    return kind
+
 
 class DenseIndex:
-    """FAISS IndexIDMap2(IndexFlatIP): exact cosine search; ids are chunk row numbers."""
+    """FAISS inner product over normalized vectors, ids = chunk row numbers.
+
+    "flat" (IndexFlatIP) is exact; "hnsw" (IndexHNSWFlat) is approximate and fast at 10^5-10^6 vectors.
+    Both keep the full vectors, so updates can rebuild from them without re-embedding.
+    """
 
     FILE = "dense.faiss"
 
-    def __init__(self, dim: int, index=None):
+    def __init__(
+        self, dim: int, index=None, kind: str = "flat", hnsw_m: int = 32, ef_construction: int = 80, ef_search: int = 64
+    ):
         import faiss
 
         self.dim = dim
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.kind = kind
+        if index is None:
+            if kind == "hnsw":
+                inner = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+                inner.hnsw.efConstruction = ef_construction
+                inner.hnsw.efSearch = ef_search
+            else:
+                inner = faiss.IndexFlatIP(dim)
+            index = faiss.IndexIDMap2(inner)
+        self._index = index
+        self.set_ef_search(ef_search)
+
+    def set_ef_search(self, ef_search: int) -> None:
+        """Search breadth of an HNSW index (recall vs speed); nothing for a flat index."""
+        import faiss
+
+        inner = faiss.downcast_index(self._index.index) if hasattr(self._index, "index") else None
+        if inner is not None and hasattr(inner, "hnsw"):
+            inner.hnsw.efSearch = ef_search
+            self.kind = "hnsw"
 
     @property
     def size(self) -> int:
@@ -53,7 +89,12 @@ class DenseIndex:
         if allowed is not None:
             if len(allowed) == 0:
                 return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            if self.kind == "hnsw":
+                inner = faiss.downcast_index(self._index.index)
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(inner.hnsw.efSearch, k))
+            else:
+                params = faiss.SearchParameters(sel=selector)
         scores, ids = self._index.search(q, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
@@ -63,7 +104,7 @@ class DenseIndex:
         faiss.write_index(self._index, str(folder / self.FILE))
 
     @classmethod
-    def load(cls, folder: Path, dim: int) -> DenseIndex:
+    def load(cls, folder: Path, dim: int, ef_search: int = 64) -> DenseIndex:
         import faiss
 
         try:
@@ -72,4 +113,4 @@ class DenseIndex:
             raise IndexCorrupt(f"Cannot read {folder / cls.FILE}: {exc}. Run: assistant index build") from None
         if index.d != dim:
             raise IndexCorrupt(f"{folder / cls.FILE} has dimension {index.d}, the manifest says {dim}.")
-        return cls(dim, index)
+        return cls(dim, index, ef_search=ef_search)

@@ -220,7 +220,7 @@ def load_index(root: Path, settings: Settings) -> IndexData:
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorrupt(f"Cannot read the index records in {folder}: {exc}. Run: assistant index build") from None
-    dense = DenseIndex.load(folder, int(manifest["embedder"]["dim"]))
+    dense = DenseIndex.load(folder, int(manifest["embedder"]["dim"]), ef_search=settings.hnsw_ef_search)
     sparse = SparseIndex.load(folder)
     if not (dense.size == sparse.size == len(chunks) == manifest.get("chunk_count")):
         raise IndexCorrupt(

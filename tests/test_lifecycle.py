@@ -217,3 +217,27 @@ def test_one_writer_at_a_time_and_readers_never_block(small, embedder):
     answer = live.get().ask("Ai là Trưởng Ban Tuyên giáo Tỉnh ủy Hà Nam?")
     assert live.get().data.version != old_version
     assert "Lê Thị Thanh Hà" in answer.answer
+
+
+def test_hnsw_index_type_builds_loads_updates_and_matches_flat(small, tmp_path, embedder):
+    flat = _snapshot(small, embedder)
+    hnsw = small.with_(dense_index="hnsw", index=tmp_path / "hnsw")
+    build_index(hnsw, embedder=embedder)
+    assistant = Assistant.load(hnsw, embedder=embedder)
+    assert assistant.data.manifest["dense"]["kind"] == "hnsw" and assistant.data.dense.kind == "hnsw"
+    assert [[cid for cid, _ in q] for q in _snapshot(hnsw, embedder)] == [[cid for cid, _ in q] for q in flat]
+    shutil.copy(CORPUS / HA_NAM, hnsw.corpus / HA_NAM)
+    result = update_index(hnsw, embedder=embedder)
+    assert result.added == [HA_NAM]
+    updated = Assistant.load(hnsw, embedder=embedder)
+    assert updated.data.dense.kind == "hnsw" and updated.data.dense.size == len(updated.data.chunks)
+    with pytest.raises(IndexMismatch, match="dense_index"):
+        Assistant.load(hnsw.with_(dense_index="flat"), embedder=embedder)
+
+
+def test_auto_index_type_switches_at_the_threshold():
+    from assistant.dense import resolve_kind
+
+    assert resolve_kind("auto", 1000, 200_000) == "flat"
+    assert resolve_kind("auto", 300_000, 200_000) == "hnsw"
+    assert resolve_kind("flat", 10**7, 200_000) == "flat"
