@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -194,11 +193,3 @@ def load_settings(
     if settings.chunk_overlap >= settings.chunk_size:
         raise BadSettings("chunk_overlap must be smaller than chunk_size.")
     return settings
-
-
-def settings_dict(settings: Settings) -> dict[str, Any]:
-    """Settings as JSON-friendly values (the API key is never shown)."""
-    out = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(settings).items()}
-    if out.get("llm_api_key"):
-        out["llm_api_key"] = "***"
-    return out

@@ -66,11 +66,6 @@ class DenseIndex:
             raise ValueError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
         self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
 
-    def remove(self, ids: np.ndarray) -> int:
-        import faiss
-
-        return int(self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))))
-
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """Stored vectors for the given ids (used to carry vectors over in updates)."""
         if len(ids) == 0:

@@ -79,18 +79,6 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return [_trim(text, a, b) for a, b in spans if text[a:b].strip()]
 
 
-def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Clauses of one sentence split at semicolons (kept with the clause they end)."""
-    spans = []
-    cursor = start
-    for m in re.finditer(r";\s*", text[start:end]):
-        stop = start + m.start() + 1
-        spans.append((cursor, stop))
-        cursor = start + m.end()
-    spans.append((cursor, end))
-    return [_trim(text, a, b) for a, b in spans if text[a:b].strip(" ;")]
-
-
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     while a < b and text[a].isspace():
         a += 1

@@ -204,9 +204,6 @@ class Assistant:
         pieces += [f"(Không tìm thấy thông tin về {p} trong các báo cáo.)" for p in missing]
         return Draft(" ".join(pieces), False, tuple(citations), support=min(supports)), merged[:k]
 
-    def ask_many(self, questions: Sequence[tuple[str | None, str]], **kwargs) -> list[Answer]:
-        """Answer (id, question) pairs in order."""
-        return [self.ask(q, qid=i, **kwargs) for i, q in questions]
 
 
 class LiveAssistant:

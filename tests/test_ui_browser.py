@@ -54,6 +54,15 @@ def page(served_app):
         browser.close()
 
 
+def new_conversation(page) -> None:
+    """Start over, and wait until the chat is really empty: typing before the reset lands would lose the text."""
+    page.locator("#new-conversation").click()
+    page.wait_for_function(
+        "() => document.querySelector('#chat').innerText.replace('Hội thoại', '').trim().length === 0",
+        timeout=60000,
+    )
+
+
 def ask(page, question: str, expect_in_sources: str) -> None:
     box = page.locator("#question textarea")
     box.fill(question)
@@ -82,12 +91,12 @@ def test_follow_up_cites_lai_chau(page):
 
 
 def test_a_bad_question_gets_a_message_in_the_chat(page):
-    page.locator("#new-conversation").click()
+    new_conversation(page)
     box = page.locator("#question textarea")
     box.fill("😀😀😀")
     box.press("Enter")
     page.wait_for_function(
-        "() => document.querySelector('#chat').innerText.includes('không có chữ hoặc số')", timeout=30000
+        "() => document.querySelector('#chat').innerText.includes('không có chữ hoặc số')", timeout=60000
     )
 
 
@@ -107,7 +116,7 @@ def test_upload_ask_and_remove_a_new_report(page, served_app, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "3-uploaded.png"), full_page=True)
 
     page.get_by_role("tab", name="Hỏi đáp").click()
-    page.locator("#new-conversation").click()
+    new_conversation(page)
     ask(page, "Cao Bằng tổ chức bao nhiêu lớp bồi dưỡng cho phóng viên năm 2023?", "cao-bang-bao-chi-2023.txt")
     chat = page.locator("#chat").inner_text()
     assert "7 lớp bồi dưỡng nghiệp vụ cho 315 phóng viên" in chat
