@@ -285,16 +285,17 @@ def _print_summary_table(metrics: dict[str, dict[str, float]], keys: list[str]) 
 
 def _check_floors(floors_file: str, metrics: dict[str, dict[str, float]]) -> bool:
     floors = json.loads(Path(floors_file).read_text(encoding="utf-8"))
-    ok = True
+    passed = failed = 0
     print(f"\nFloors ({floors_file}):")
     for mode, wanted in floors.items():
         for key, floor in wanted.items():
             value = metrics.get(mode, {}).get(key)
             good = value is not None and value >= floor
-            ok &= good
+            passed, failed = passed + good, failed + (not good)
             shown = "missing" if value is None else f"{value:.3f}"
             print(f"  {'ok  ' if good else 'FAIL'} {mode} {key} = {shown} (floor {floor})")
-    return ok
+    print(f"floors: {passed} passed, {failed} failed")
+    return failed == 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
