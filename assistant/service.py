@@ -205,7 +205,6 @@ class Assistant:
         return Draft(" ".join(pieces), False, tuple(citations), support=min(supports)), merged[:k]
 
 
-
 class LiveAssistant:
     """An Assistant that follows the index: when another process (or this one) switches the index
     to a new version, the next request loads it; requests already running finish on the old one."""

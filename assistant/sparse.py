@@ -11,6 +11,42 @@ from .errors import IndexCorrupt
 from .vietnamese import bm25_tokens
 
 
+def _fast_bm25():
+    """A bm25s.BM25 whose index build is vectorized with numpy.
+
+    bm25s documents build_index_from_ids as the hook to override; its own version loops over documents
+    in Python, which made rebuilding BM25 most of the time of an index update. The scores are the same
+    (Lucene variant: the default), checked against bm25s in the tests.
+    """
+    import bm25s
+    import scipy.sparse as sp
+
+    class FastBM25(bm25s.BM25):
+        def build_index_from_ids(self, unique_token_ids, corpus_token_ids, show_progress=True, leave_progress=False):
+            if self.method not in ("lucene", "robertson") or self.idf_method not in ("lucene", "robertson"):
+                return super().build_index_from_ids(unique_token_ids, corpus_token_ids, show_progress, leave_progress)
+            self.nonoccurrence_array = None
+            n_docs, n_vocab = len(corpus_token_ids), len(unique_token_ids)
+            lens = np.fromiter((len(d) for d in corpus_token_ids), dtype=np.int64, count=n_docs)
+            flat = np.concatenate([np.asarray(d, dtype=np.int64) for d in corpus_token_ids])
+            docs = np.repeat(np.arange(n_docs, dtype=np.int64), lens)
+            pairs, tf = np.unique(docs * n_vocab + flat, return_counts=True)
+            doc_idx, voc_idx = pairs // n_vocab, pairs % n_vocab
+            df = np.bincount(voc_idx, minlength=n_vocab)
+            idf = np.zeros(n_vocab, dtype=self.dtype)
+            present = df > 0
+            idf[present] = np.log(1 + (n_docs - df[present] + 0.5) / (df[present] + 0.5))
+            tf = tf.astype(self.dtype)
+            tfc = tf / (self.k1 * ((1 - self.b) + self.b * lens[doc_idx] / lens.mean()) + tf)
+            matrix = sp.csc_matrix(
+                ((idf[voc_idx] * tfc).astype(self.dtype), (doc_idx, voc_idx)), shape=(n_docs, n_vocab), dtype=self.dtype
+            )
+            matrix.sort_indices()
+            return {"data": matrix.data, "indices": matrix.indices, "indptr": matrix.indptr, "num_docs": n_docs}
+
+    return FastBM25()
+
+
 class SparseIndex:
     """BM25 over chunk texts; row i of the index is chunk row i.
 
@@ -45,7 +81,6 @@ class SparseIndex:
         reuse_rows: list[int | None] | None = None,
     ) -> SparseIndex:
         """Index texts; row i reuses `previous`'s tokens for row reuse_rows[i] when given."""
-        import bm25s
         from bm25s.tokenization import Tokenized
 
         vocab: list[str] = []
@@ -72,9 +107,9 @@ class SparseIndex:
                     vocab.append(tok)
                 row_ids[j] = idx
             ids.append(row_ids)
-        retriever = bm25s.BM25()
+        retriever = _fast_bm25()
         if texts:
-            retriever.index(Tokenized(ids=[a.tolist() for a in ids], vocab=lookup), show_progress=False)
+            retriever.index(Tokenized(ids=ids, vocab=lookup), show_progress=False)
         return cls(retriever, len(texts), bigrams, vocab=vocab, ids=ids)
 
     def tokens(self) -> tuple[list[str], list[np.ndarray]]:

@@ -94,3 +94,19 @@ def test_index_built_with_other_settings_fails_with_the_documented_message(seed_
 def test_missing_index_says_what_to_run(tmp_path, seed_settings):
     with pytest.raises(IndexNotFound, match="Run: assistant index build"):
         Assistant.load(seed_settings.with_(index=tmp_path / "nothing"))
+
+
+def test_vectorized_bm25_build_scores_exactly_like_bm25s(seed_assistant):
+    import bm25s
+
+    from assistant.build import passage_text
+    from assistant.sparse import SparseIndex
+    from assistant.vietnamese import bm25_tokens
+
+    texts = [passage_text(c) for c in seed_assistant.data.chunks]
+    ours = SparseIndex.build(texts)
+    stock = bm25s.BM25()
+    stock.index([bm25_tokens(t) or [""] for t in texts], show_progress=False)
+    for query in [*QUERIES, "bac giang hoi nghi", "12.029 học viên"]:
+        tokens = [t for t in bm25_tokens(query) if t in stock.vocab_dict]
+        assert np.allclose(ours.scores(query), stock.get_scores(tokens), rtol=1e-6, atol=1e-7)
