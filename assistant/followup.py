@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .metadata import YEAR_RE, province_spans, question_years, replace_provinces
+from .metadata import YEAR_RE, insert_before_end, province_spans, question_years, replace_provinces
 from .vietnamese import content_keys, fold, nfc
 
 # "Còn Lai Châu thì sao?", "Năm 2022 thì sao?", "Thế còn Hà Nam?", "Vậy còn năm 2021?"
@@ -31,16 +31,9 @@ class Resolved:
     followup: bool
 
 
-def _insert_before_end(question: str, addition: str) -> str:
-    """Insert text before the closing punctuation: "... năm 2023?" + "ở Lai Châu" -> "... năm 2023 ở Lai Châu?"."""
-    m = re.search(r"[\s?.!]*$", question)
-    cut = m.start() if m else len(question)
-    return f"{question[:cut]} {addition}{question[cut:]}"
-
-
 def _swap_years(question: str, years: tuple[int, ...]) -> str:
     if not YEAR_RE.search(question):
-        return _insert_before_end(question, "năm " + " và ".join(str(y) for y in years))
+        return insert_before_end(question, "năm " + " và ".join(str(y) for y in years))
     first = [True]
 
     def repl(m: re.Match[str]) -> str:
@@ -97,6 +90,6 @@ def resolve(question: str, context: Context | None) -> Resolved:
         if old_years and not years:
             additions.append("năm " + " và ".join(str(y) for y in old_years))
         if additions:
-            searched = _insert_before_end(searched, " ".join(additions))
+            searched = insert_before_end(searched, " ".join(additions))
         return Resolved(searched, searched != question)
     return Resolved(question, False)

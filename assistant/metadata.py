@@ -129,6 +129,13 @@ def province_spans(text: str) -> list[tuple[str, int, int]]:
     return spans
 
 
+def insert_before_end(text: str, addition: str) -> str:
+    """Insert text before the closing punctuation: "... năm 2023?" + "ở Lai Châu" -> "... năm 2023 ở Lai Châu?"."""
+    m = re.search(r"[\s?.!]*$", text)
+    cut = m.start() if m else len(text)
+    return f"{text[:cut]} {addition}{text[cut:]}"
+
+
 def replace_provinces(text: str, provinces: list[str]) -> str:
     """Put `provinces` where the text names its first province, dropping any further ones.
 
@@ -138,9 +145,7 @@ def replace_provinces(text: str, provinces: list[str]) -> str:
     spans = province_spans(text)
     joined = " và ".join(provinces)
     if not spans:
-        m = re.search(r"[\s?.!]*$", text)
-        cut = m.start() if m else len(text)
-        return f"{text[:cut]} ở {joined}{text[cut:]}"
+        return insert_before_end(text, f"ở {joined}")
     out = text
     for _, start, end in reversed(spans[1:]):  # further mentions go, with their "và" / ","
         out = re.sub(r"\s*(,|\bvà)\s*$", "", out[:start]) + out[end:]

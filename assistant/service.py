@@ -185,10 +185,10 @@ class Assistant:
             draft = self.answerer.answer(part_info, hits, limit=limit)
             t_answer += time.perf_counter() - t0
             rankings.append(hits)
-            if not draft.abstained:
-                supports.append(draft.support)
             if draft.abstained:
                 missing.append(province)
+            else:
+                supports.append(draft.support)
             citations += [replace(c, n=len(citations) + i) for i, c in enumerate(draft.citations, start=1)]
         timings["retrieve"], timings["answer"] = t_retrieve * 1000, t_answer * 1000
         merged: list[Hit] = []

@@ -26,6 +26,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from assistant.evalrun import percentile  # noqa: E402
+
 SEEDS = sorted((ROOT / "corpus").glob("*.txt"))
 XQUAD = ROOT / "evals" / "bench" / "xquad-vi-dev" / "corpus.jsonl"
 
@@ -85,13 +88,6 @@ def make_corpus(size: int, folder: Path) -> float:
             written += len(text.encode("utf-8"))
         copy += 1
     return written / 1e6
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def worker(size: int, recipe: str, budget: int, n_queries: int) -> dict:
