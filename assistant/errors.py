@@ -50,3 +50,7 @@ class ModelUnavailable(AssistantError):
 
 class QuoteMismatch(AssistantError):
     """A quote is not verbatim in its report: a bug, never shown to users as an answer."""
+
+
+class ConversionMismatch(AssistantError):
+    """A converted model does not reproduce the embeddings of the model it was converted from."""

@@ -202,6 +202,10 @@ def check_compatible(manifest: dict[str, Any], settings: Settings, root: Path) -
     built = manifest.get("settings", {})
     wanted = settings.index_fingerprint()
     diffs = [f"{k} {built.get(k)!r}; settings ask for {v!r}" for k, v in wanted.items() if built.get(k) != v]
+    # "auto" accepts the type an earlier build chose for its size; a named type must be the one built.
+    built_kind = manifest.get("dense", {}).get("kind", built.get("dense_index", "flat"))
+    if settings.dense_index != "auto" and built_kind != settings.dense_index:
+        diffs.append(f"dense_index {built_kind!r}; settings ask for {settings.dense_index!r}")
     if diffs:
         raise IndexMismatch(f"Index at {root}/ was built with " + ", ".join(diffs) + ". Run: assistant index build")
 
@@ -220,7 +224,9 @@ def load_index(root: Path, settings: Settings) -> IndexData:
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorrupt(f"Cannot read the index records in {folder}: {exc}. Run: assistant index build") from None
-    dense = DenseIndex.load(folder, int(manifest["embedder"]["dim"]), ef_search=settings.hnsw_ef_search)
+    dense = DenseIndex.load(
+        folder, int(manifest["embedder"]["dim"]), ef_search=settings.hnsw_ef_search, nprobe=settings.ivf_nprobe
+    )
     sparse = SparseIndex.load(folder)
     if not (dense.size == sparse.size == len(chunks) == manifest.get("chunk_count")):
         raise IndexCorrupt(

