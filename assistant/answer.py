@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -14,8 +13,8 @@ from .errors import QuoteMismatch
 from .question import QuestionInfo
 from .records import Citation, Document, Hit
 from .sentences import sentence_spans
-from .store import IndexData
-from .vietnamese import TOKEN_RE, fold, is_number
+from .store import IndexData, chunk_term_counts
+from .vietnamese import fold, folded_terms, is_number
 
 NOT_FOUND = "Không tìm thấy thông tin này trong các báo cáo."
 
@@ -94,20 +93,15 @@ class _Candidate:
         return self.doc.text[self.start : self.end]
 
 
-def _folded_terms(text: str) -> list[str]:
-    return [t if is_number(t) else fold(t) for t in TOKEN_RE.findall(text)]
-
-
 class ExtractiveAnswerer:
     """Scores the sentences of the top passages against the question; no model, no guessing."""
 
     def __init__(self, data: IndexData, settings: Settings):
         self.data = data
         self.settings = settings
-        df: Counter[str] = Counter()
-        for chunk in data.chunks:
-            df.update(set(_folded_terms(chunk.text)))
-        self._df = df
+        # The index stores how many chunks hold each term (computed at build time); only an index from
+        # an older version needs the pass over every chunk here.
+        self._df = data.term_df if data.term_df is not None else chunk_term_counts(c.text for c in data.chunks)
         self._n = max(1, len(data.chunks))
         self._sentences: dict[str, list[tuple[int, int]]] = {}
 
@@ -132,12 +126,12 @@ class ExtractiveAnswerer:
 
     def _score(self, cand: _Candidate, info: QuestionInfo, terms: dict[str, float], bigrams: set[str]) -> None:
         text = cand.text
-        toks = _folded_terms(text)
+        toks = folded_terms(text)
         doc = cand.doc
         # The report's province and years hold for each of its sentences; its title only supports.
-        place_time = set(_folded_terms(doc.province or "")) | {str(y) for y in doc.years}
+        place_time = set(folded_terms(doc.province or "")) | {str(y) for y in doc.years}
         present = set(toks) | place_time
-        context = present | set(_folded_terms(doc.title))
+        context = present | set(folded_terms(doc.title))
         total = sum(terms.values()) or 1.0
         in_sentence = {t for t in terms if t in present}
         in_context = {t for t in terms if t in context}
@@ -148,7 +142,7 @@ class ExtractiveAnswerer:
 
         bonus, fits = self._kind_fit(info, text, toks)
         label = _LABEL.match(text)
-        if label and len(text) < 120 and set(_folded_terms(label.group(1))) <= set(_folded_terms(info.text)):
+        if label and len(text) < 120 and set(folded_terms(label.group(1))) <= set(folded_terms(info.text)):
             # "Tác giả: ...", "Nguồn: ..." answer questions that name the label.
             bonus, fits = 0.5, True
             cov_sentence = cov_context = max(cov_context, 0.75)
@@ -171,7 +165,7 @@ class ExtractiveAnswerer:
                 near = sum(1 for i in numbers if head in toks[i + 1 : i + 4])
                 if near:
                     return 0.35 + 0.05 * min(near, 3), True
-            wants_percent = any(w in ("ty", "ti", "phan") for w in _folded_terms(info.text))
+            wants_percent = any(w in ("ty", "ti", "phan") for w in folded_terms(info.text))
             if wants_percent:
                 return (0.3, True) if "%" in text else (-0.1, False)
             return 0.1, True
@@ -221,7 +215,7 @@ class ExtractiveAnswerer:
                     b -= 1
                 if b - a > limit:
                     break
-                toks = _folded_terms(text[a:b])
+                toks = folded_terms(text[a:b])
                 present = set(toks)
                 value = sum(w for t, w in terms.items() if t in present) + 0.001 * (b - a) / limit
                 if info is not None and self._kind_fit(info, text[a:b], toks)[0] > 0:
@@ -268,7 +262,7 @@ class ExtractiveAnswerer:
             cands = [c for c in cands if c.doc.province in info.provinces]
         if info.years:
             wanted = {str(y) for y in info.years}
-            cands = [c for c in cands if wanted & ({str(y) for y in c.doc.years} | set(_folded_terms(c.doc.text)))]
+            cands = [c for c in cands if wanted & ({str(y) for y in c.doc.years} | set(folded_terms(c.doc.text)))]
         cands.sort(key=lambda c: (-c.score, c.rank, c.start))
         # The decision rests on the sentence that would be quoted, not on any sentence at all.
         if not cands or cands[0].support < s.abstain_threshold:

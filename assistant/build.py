@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from .errors import BadReport
 from .ingest import read_corpus
 from .records import Chunk, Document
 from .sparse import SparseIndex
-from .store import IndexData, build_manifest, checkpoint, save_index, writer_lock
+from .store import IndexData, build_manifest, checkpoint, chunk_term_counts, save_index, writer_lock
+from .vietnamese import folded_terms
 
 
 def passage_text(chunk: Chunk) -> str:
@@ -46,6 +48,22 @@ class BuildResult:
             lines.append(f"Skipped {len(self.skipped)} file(s):")
             lines += [f"  {s.file}: {s.reason}" for s in self.skipped]
         return "\n".join(lines)
+
+
+def _term_counts(
+    old: IndexData | None, chunks: list[Chunk], reuse: list[tuple[int, int]], fresh: list[int]
+) -> dict[str, int]:
+    """Chunks per answer term: the old counts, minus the chunks that left, plus the new ones."""
+    if old is None or old.term_df is None:
+        return chunk_term_counts(c.text for c in chunks)
+    counts = Counter(old.term_df)
+    kept = {o for _, o in reuse}
+    for row, chunk in enumerate(old.chunks):
+        if row not in kept:
+            counts.subtract(set(folded_terms(chunk.text)))
+    for row in fresh:
+        counts.update(set(folded_terms(chunks[row].text)))
+    return {t: n for t, n in counts.items() if n > 0}
 
 
 def _reusable_cells(settings: Settings, old: IndexData | None, kind: str, size: int) -> np.ndarray | None:
@@ -141,11 +159,13 @@ def build_index_data(
         settings, embedder.model_id, embedder.dim, documents, chunks, added_at=added_at, file_stats=file_stats
     )
     manifest["dense"] = {"kind": kind, "store": dense.store}
+    term_df = _term_counts(old, chunks, reuse, to_embed)
     if kind == "hnsw":
         manifest["dense"]["hnsw_m"] = settings.hnsw_m
     if kind == "ivf":
         manifest["dense"]["nlist"] = len(dense.centroids())
-    return IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse), len(to_embed)
+    data = IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse, term_df=term_df)
+    return data, len(to_embed)
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, progress: bool | None = None) -> BuildResult:

@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,10 +20,12 @@ from .dense import DenseIndex
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from .records import Chunk, Document
 from .sparse import SparseIndex
+from .vietnamese import folded_terms
 
 SCHEMA_VERSION = 1
 CURRENT = "CURRENT"
 VERSIONS = "versions"
+TERM_DF = "term_df.json"
 LOCK = ".lock"
 KEEP_VERSIONS = 2
 
@@ -47,6 +50,8 @@ class IndexData:
     sparse: SparseIndex
     path: Path | None = None
     chunk_rows: dict[str, int] = field(default_factory=dict)
+    # term -> number of chunks whose text holds it (folded_terms), for the answerer's IDF
+    term_df: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         self.chunk_rows = {c.chunk_id: i for i, c in enumerate(self.chunks)}
@@ -54,6 +59,14 @@ class IndexData:
     @property
     def version(self) -> str:
         return str(self.manifest.get("version", ""))
+
+
+def chunk_term_counts(texts) -> dict[str, int]:
+    """term -> how many of the texts hold it."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(set(folded_terms(text)))
+    return dict(counts)
 
 
 def build_manifest(
@@ -152,6 +165,8 @@ def save_index(root: Path, data: IndexData) -> Path:
     data.sparse.save(tmp)
     _write_jsonl(tmp / "documents.jsonl", [d.to_dict() for d in data.documents.values()])
     _write_jsonl(tmp / "chunks.jsonl", [c.to_dict() for c in data.chunks])
+    if data.term_df is not None:
+        (tmp / TERM_DF).write_text(json.dumps(data.term_df, ensure_ascii=False), encoding="utf-8")
     checkpoint("write_manifest")
     with (tmp / "manifest.json").open("w", encoding="utf-8") as fh:
         json.dump(manifest, fh, ensure_ascii=False, indent=1)
@@ -227,13 +242,19 @@ def load_index(root: Path, settings: Settings) -> IndexData:
     dense = DenseIndex.load(
         folder, int(manifest["embedder"]["dim"]), ef_search=settings.hnsw_ef_search, nprobe=settings.ivf_nprobe
     )
-    sparse = SparseIndex.load(folder)
+    sparse = SparseIndex.load(folder, mmap=settings.bm25_mmap)
     if not (dense.size == sparse.size == len(chunks) == manifest.get("chunk_count")):
         raise IndexCorrupt(
             f"Index at {folder} is inconsistent: {dense.size} vectors, {sparse.size} BM25 rows, "
             f"{len(chunks)} chunks. Run: assistant index build"
         )
-    return IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse, folder)
+    term_df = None
+    if (folder / TERM_DF).is_file():
+        try:
+            term_df = json.loads((folder / TERM_DF).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(f"Cannot read {folder / TERM_DF}: {exc}. Run: assistant index build") from None
+    return IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse, folder, term_df=term_df)
 
 
 def _pid_alive(pid: int) -> bool:

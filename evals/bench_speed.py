@@ -54,7 +54,10 @@ class BudgetEmbedder:
         if n_real == len(texts):
             return real
         pool = real if len(real) else self.real.encode_passages([texts[0]])
+        # Reused vectors get a little noise: exact duplicates would make an approximate index's job unreal.
         rest = np.vstack([pool[i % len(pool)] for i in range(len(texts) - n_real)])
+        rest += 0.01 * np.random.default_rng(self.total).standard_normal(rest.shape).astype(np.float32)
+        rest /= np.linalg.norm(rest, axis=1, keepdims=True)
         return np.vstack([real, rest]) if len(real) else rest
 
     def extrapolated_seconds(self) -> float:
@@ -90,7 +93,15 @@ def make_corpus(size: int, folder: Path) -> float:
     return written / 1e6
 
 
-def worker(size: int, recipe: str, budget: int, n_queries: int) -> dict:
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(size: int, recipe: str, budget: int, n_queries: int, dense_index: str) -> dict:
     from assistant.config import load_settings
     from assistant.embed import BundledEmbedder
 
@@ -99,7 +110,9 @@ def worker(size: int, recipe: str, budget: int, n_queries: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
         mb = make_corpus(size, corpus)
-        settings = load_settings(environ={}, corpus=corpus, index=Path(tmp) / "index", show_progress=False)
+        settings = load_settings(
+            environ={}, corpus=corpus, index=Path(tmp) / "index", show_progress=False, dense_index=dense_index
+        )
         embedder = BudgetEmbedder(BundledEmbedder(settings), budget)
         out = {"size": size, "recipe": recipe, "mb": mb, "docs": len(list(corpus.iterdir()))}
         if recipe == "ours":
@@ -143,7 +156,7 @@ def worker(size: int, recipe: str, budget: int, n_queries: int) -> dict:
         out["embed_s"] = embedder.extrapolated_seconds()
         out["embedded_for_real"] = embedder.embedded
         out["extrapolated"] = extrapolated
-        out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["rss_mb"] = peak_rss_mb()
         return out
 
 
@@ -152,14 +165,17 @@ def main() -> int:
     parser.add_argument("--sizes", default="1,10,100")
     parser.add_argument("--embed-budget", type=int, default=400)
     parser.add_argument("--queries", type=int, default=40)
+    parser.add_argument("--recipes", default="ours,plain")
+    parser.add_argument("--dense-index", default="auto", help="flat, ivf, hnsw or auto (ours only)")
     parser.add_argument("--worker", nargs=2, metavar=("SIZE", "RECIPE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(int(args.worker[0]), args.worker[1], args.embed_budget, args.queries)))
+        result = worker(int(args.worker[0]), args.worker[1], args.embed_budget, args.queries, args.dense_index)
+        print(json.dumps(result))
         return 0
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
-        for recipe in ("ours", "plain"):
+        for recipe in args.recipes.split(","):
             proc = subprocess.run(
                 [
                     sys.executable,
@@ -171,6 +187,8 @@ def main() -> int:
                     str(args.embed_budget),
                     "--queries",
                     str(args.queries),
+                    "--dense-index",
+                    args.dense_index,
                 ],
                 capture_output=True,
                 text=True,
@@ -195,8 +213,10 @@ def main() -> int:
         )
     print("\nratios ours / plain (build time, query p50, peak memory); ours answers, plain only searches:")
     for size in sorted({r["size"] for r in rows}):
-        o = next(r for r in rows if r["size"] == size and r["recipe"] == "ours")
-        p = next(r for r in rows if r["size"] == size and r["recipe"] == "plain")
+        o = next((r for r in rows if r["size"] == size and r["recipe"] == "ours"), None)
+        p = next((r for r in rows if r["size"] == size and r["recipe"] == "plain"), None)
+        if o is None or p is None:
+            continue
         q_ratio = percentile(o["latency"], 50) / percentile(p["latency"], 50)
         print(
             f"{size:>4}x  build {o['build_s'] / p['build_s']:.2f}x  query p50 {q_ratio:.2f}x  "

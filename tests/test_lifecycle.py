@@ -71,6 +71,9 @@ def test_update_equals_a_full_build(small, tmp_path, embedder):
     fresh = _settings(small_corpus, tmp_path / "fresh")
     build_index(fresh, embedder=embedder)
     assert _snapshot(settings, embedder) == _snapshot(fresh, embedder)
+    # The answerer's term counts are carried over too (old counts + the new report's).
+    updated_df = Assistant.load(settings, embedder=embedder).data.term_df
+    assert updated_df == Assistant.load(fresh, embedder=embedder).data.term_df and updated_df["giang"] > 0
 
 
 def test_rename_change_and_delete(small, embedder):
@@ -91,6 +94,10 @@ def test_rename_change_and_delete(small, embedder):
     assistant = Assistant.load(settings, embedder=embedder)
     assert {c.file for c in assistant.data.chunks} == {"bac-giang.txt"}
     assert assistant.data.dense.size == len(assistant.data.chunks)  # removed for real, no tombstones
+    # After a change and a removal, the answerer's term counts are those of the one remaining report.
+    from assistant.store import chunk_term_counts
+
+    assert assistant.data.term_df == chunk_term_counts(c.text for c in assistant.data.chunks)
 
 
 def test_changed_settings_require_a_full_rebuild(small, embedder):
@@ -266,4 +273,11 @@ def test_auto_index_type_switches_at_the_threshold():
 
     assert resolve_kind("auto", 1000, 200_000) == "flat"
     assert resolve_kind("auto", 300_000, 200_000) == "ivf"
+    from assistant.dense import DenseIndex, resolve_store
+
+    assert resolve_store("auto", "flat") == "float32" and resolve_store("auto", "ivf") == "float16"
+    assert resolve_store("float32", "hnsw") == "float32"
+    index = DenseIndex(4, kind="ivf", store="auto", nlist=10)  # nprobe 0: 45% of the cells
+    index.add(np.random.default_rng(0).standard_normal((400, 4)).astype(np.float32), np.arange(400))
+    assert index.store == "float16" and index._inner.nprobe == 5
     assert resolve_kind("flat", 10**7, 200_000) == "flat"

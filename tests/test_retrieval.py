@@ -96,13 +96,16 @@ def test_missing_index_says_what_to_run(tmp_path, seed_settings):
         Assistant.load(seed_settings.with_(index=tmp_path / "nothing"))
 
 
-def test_vectorized_bm25_build_scores_exactly_like_bm25s(seed_assistant):
+@pytest.mark.parametrize("block", [20_000, 7])  # one block, and blocks of 7 documents
+def test_vectorized_bm25_build_scores_exactly_like_bm25s(seed_assistant, monkeypatch, block):
     import bm25s
 
+    from assistant import sparse
     from assistant.build import passage_text
     from assistant.sparse import SparseIndex
     from assistant.vietnamese import bm25_tokens
 
+    monkeypatch.setattr(sparse, "_BLOCK_DOCS", block)
     texts = [passage_text(c) for c in seed_assistant.data.chunks]
     ours = SparseIndex.build(texts)
     stock = bm25s.BM25()
