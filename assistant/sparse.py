@@ -53,10 +53,7 @@ def _fast_bm25():
             # COO -> CSC is a counting sort that keeps document order inside each term's column.
             matrix = sp.coo_matrix((tf, (doc_idx, voc_idx)), shape=(n_docs, n_vocab), dtype=self.dtype).tocsc()
             matrix.sort_indices()
-            # Scores are stored as float16 (summed in float32 at query time): at 10^6 chunks the matrix is the
-            # largest thing a server holds, and half-precision changes scores by < 0.1%.
-            data = matrix.data.astype(np.float16)
-            return {"data": data, "indices": matrix.indices, "indptr": matrix.indptr, "num_docs": n_docs}
+            return {"data": matrix.data, "indices": matrix.indices, "indptr": matrix.indptr, "num_docs": n_docs}
 
     return FastBM25()
 
@@ -144,17 +141,10 @@ class SparseIndex:
         if self.size == 0:
             return np.zeros(0, dtype=np.float32)
         vocab = self._retriever.vocab_dict
-        matrix = self._retriever.scores
-        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
-        out = np.zeros(self.size, dtype=np.float32)
-        # Column sums in float32 over the (float16) stored scores; a repeated query token counts each
-        # time, as in bm25s. Rows within a column are distinct, so fancy-index += is exact.
-        for token in bm25_tokens(query, self.bigrams):
-            column = vocab.get(token)
-            if column is not None:
-                start, stop = indptr[column], indptr[column + 1]
-                out[indices[start:stop]] += data[start:stop]
-        return out
+        tokens = [t for t in bm25_tokens(query, self.bigrams) if t in vocab]
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
 
     def document_frequency(self, token: str) -> int:
         """How many chunks contain `token` (one of bm25_tokens' forms): the length of its posting list."""
