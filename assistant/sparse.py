@@ -58,6 +58,17 @@ def _fast_bm25():
     return FastBM25()
 
 
+def _advise_random_access(arrays: dict) -> None:
+    """Posting lists are read at scattered offsets: without this the kernel reads ahead around each
+    one, and at 10^6 chunks a server ended up mapping most of the matrix (1.5-2.3 GB) for 200 questions."""
+    import mmap
+
+    for array in arrays.values():
+        handle = getattr(array, "_mmap", None)
+        if handle is not None and hasattr(handle, "madvise"):
+            handle.madvise(mmap.MADV_RANDOM)
+
+
 class SparseIndex:
     """BM25 over chunk texts; row i of the index is chunk row i.
 
@@ -199,4 +210,6 @@ class SparseIndex:
             retriever = bm25s.BM25.load(str(target), mmap=mmap, show_progress=False) if meta["size"] else bm25s.BM25()
         except (OSError, ValueError, KeyError) as exc:
             raise IndexCorrupt(f"Cannot read the BM25 index in {target}: {exc}. Run: assistant index build") from None
+        if mmap and meta["size"]:
+            _advise_random_access(retriever.scores)
         return cls(retriever, int(meta["size"]), bool(meta["bigrams"]), folder=folder)
