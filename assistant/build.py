@@ -159,11 +159,11 @@ def build_index_data(
         settings, embedder.model_id, embedder.dim, documents, chunks, added_at=added_at, file_stats=file_stats
     )
     manifest["dense"] = {"kind": kind, "store": dense.store}
-    term_df = _term_counts(old, chunks, reuse, to_embed)
     if kind == "hnsw":
         manifest["dense"]["hnsw_m"] = settings.hnsw_m
     if kind == "ivf":
         manifest["dense"]["nlist"] = len(dense.centroids())
+    term_df = _term_counts(old, chunks, reuse, to_embed)
     data = IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse, term_df=term_df)
     return data, len(to_embed)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .dense import KINDS, STORES
 from .errors import BadSettings
 
 ENV_PREFIX = "ASSISTANT_"
@@ -211,13 +212,10 @@ def load_settings(
     settings = Settings(**values)
     if settings.mode not in {"hybrid", "dense", "bm25"}:
         raise BadSettings(f"mode must be one of hybrid, dense, bm25 (got {settings.mode!r}).")
-    if settings.dense_index not in ("flat", "ivf", "hnsw", "auto"):
-        raise BadSettings(f"dense_index must be one of flat, ivf, hnsw, auto (got {settings.dense_index!r}).")
-    if settings.dense_store not in ("float32", "float16", "auto"):
-        raise BadSettings(f"dense_store must be one of float32, float16, auto (got {settings.dense_store!r}).")
-    for name in ("engine", "query_engine"):
-        if getattr(settings, name) not in ENGINES:
-            raise BadSettings(f"{name} must be one of {', '.join(ENGINES)} (got {getattr(settings, name)!r}).")
+    choices = {"dense_index": KINDS, "dense_store": STORES, "engine": ENGINES, "query_engine": ENGINES}
+    for name, allowed in choices.items():
+        if getattr(settings, name) not in allowed:
+            raise BadSettings(f"{name} must be one of {', '.join(allowed)} (got {getattr(settings, name)!r}).")
     if settings.chunk_overlap >= settings.chunk_size:
         raise BadSettings("chunk_overlap must be smaller than chunk_size.")
     return settings

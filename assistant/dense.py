@@ -70,14 +70,9 @@ class DenseIndex:
         self.dim = dim
         self.kind = kind
         self.store = resolve_store(store, kind)
-        self._pending_kind = None
-        if index is None:
-            if kind == "ivf":
-                # Built on the first add(), when the number of lists can follow the data (see add_trained).
-                self._pending_kind = kind
-                index = None
-            else:
-                index = faiss.IndexIDMap2(self._make_inner(kind, hnsw_m, ef_construction, ef_search))
+        # An IVF index is made on the first add(), when its cells can follow the data.
+        if index is None and kind != "ivf":
+            index = faiss.IndexIDMap2(self._make_inner(kind, hnsw_m, ef_construction, ef_search))
         self._index = index
         self._nprobe = nprobe
         self._nlist = nlist

@@ -108,15 +108,13 @@ class SparseIndex:
         vocab: list[str] = []
         lookup: dict[str, int] = {}
         old_vocab, old_ids = previous.tokens() if previous is not None and reuse_rows else ([], [])
-        remap: np.ndarray | None = None
         if old_vocab:
             vocab = list(old_vocab)
             lookup = {t: i for i, t in enumerate(vocab)}
-            remap = np.arange(len(vocab), dtype=np.int32)
         ids: list[np.ndarray] = []
         for row, text in enumerate(texts):
             old_row = reuse_rows[row] if reuse_rows else None
-            if old_row is not None and remap is not None and old_row < len(old_ids):
+            if old_row is not None and old_vocab and old_row < len(old_ids):
                 ids.append(old_ids[old_row])
                 continue
             # bm25s needs a non-empty vocabulary; an all-punctuation chunk gets one empty token.
@@ -156,16 +154,6 @@ class SparseIndex:
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
-
-    def document_frequency(self, token: str) -> int:
-        """How many chunks contain `token` (one of bm25_tokens' forms): the length of its posting list."""
-        if self.size == 0:
-            return 0
-        column = self._retriever.vocab_dict.get(token)
-        if column is None:
-            return 0
-        indptr = self._retriever.scores["indptr"]
-        return int(indptr[column + 1] - indptr[column])
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (row, score) with a positive score, optionally restricted to `allowed` rows."""
