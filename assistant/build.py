@@ -18,6 +18,7 @@ from .ingest import read_corpus
 from .records import Chunk, Document
 from .sparse import SparseIndex
 from .store import IndexData, build_manifest, checkpoint, chunk_term_counts, save_index, writer_lock
+from .units import build_units
 from .vietnamese import folded_terms
 
 
@@ -41,7 +42,8 @@ class BuildResult:
         t = self.seconds
         lines = [
             f"Indexed {self.documents} report(s), {self.chunks} chunks in {t.get('total', 0):.1f} s "
-            f"(embedding {t.get('embed', 0):.1f} s, {self.chunks / max(t.get('embed', 1e-9), 1e-9):.1f} chunks/s).",
+            f"(embedding {t.get('embed', 0):.1f} s, {self.chunks / max(t.get('embed', 1e-9), 1e-9):.1f} chunks/s; "
+            f"sentence units {t.get('embed_units', 0):.1f} s).",
             f"Index: {self.path}",
         ]
         if self.skipped:
@@ -133,6 +135,19 @@ def build_index_data(
     timings["embed"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    checkpoint("embed_units")
+    units, embedded_units = build_units(
+        documents,
+        embedder,
+        settings.unit_max_chars,
+        settings.unit_min_chars,
+        old=old.units if old is not None else None,
+        progress=progress,
+        old_texts={d.doc_id: d.text for d in old.documents.values()} if old is not None else None,
+    )
+    timings["embed_units"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     kind = resolve_kind(settings.dense_index, len(chunks), settings.ann_threshold)
     dense = DenseIndex(
         embedder.dim,
@@ -164,7 +179,8 @@ def build_index_data(
     if kind == "ivf":
         manifest["dense"]["nlist"] = len(dense.centroids())
     term_df = _term_counts(old, chunks, reuse, to_embed)
-    data = IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse, term_df=term_df)
+    manifest["units"]["count"] = len(units)
+    data = IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse, term_df=term_df, units=units)
     return data, len(to_embed)
 
 

@@ -20,9 +20,11 @@ from .dense import DenseIndex
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from .records import Chunk, Document
 from .sparse import SparseIndex
+from .units import UNITS_VERSION, UnitTable
 from .vietnamese import folded_terms
 
-SCHEMA_VERSION = 1
+# 2: sentence units with vectors (units.py) are part of every index version.
+SCHEMA_VERSION = 2
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 TERM_DF = "term_df.json"
@@ -52,6 +54,8 @@ class IndexData:
     chunk_rows: dict[str, int] = field(default_factory=dict)
     # term -> number of chunks whose text holds it (folded_terms), for the answerer's IDF
     term_df: dict[str, int] | None = None
+    # the quotable units of every report, with their vectors
+    units: UnitTable | None = None
 
     def __post_init__(self) -> None:
         self.chunk_rows = {c.chunk_id: i for i, c in enumerate(self.chunks)}
@@ -107,6 +111,7 @@ def build_manifest(
             for d in documents
         ],
         "chunk_count": len(chunks),
+        "units": {"version": UNITS_VERSION},
         **(extra or {}),
     }
 
@@ -167,6 +172,9 @@ def save_index(root: Path, data: IndexData) -> Path:
     _write_jsonl(tmp / "chunks.jsonl", [c.to_dict() for c in data.chunks])
     if data.term_df is not None:
         (tmp / TERM_DF).write_text(json.dumps(data.term_df, ensure_ascii=False), encoding="utf-8")
+    if data.units is not None:
+        checkpoint("write_units")
+        data.units.save(tmp)
     checkpoint("write_manifest")
     with (tmp / "manifest.json").open("w", encoding="utf-8") as fh:
         json.dump(manifest, fh, ensure_ascii=False, indent=1)
@@ -214,6 +222,11 @@ def check_compatible(manifest: dict[str, Any], settings: Settings, root: Path) -
             f"Index at {root}/ has format {manifest.get('schema')}; this version reads {SCHEMA_VERSION}. "
             "Run: assistant index build"
         )
+    if manifest.get("units", {}).get("version") != UNITS_VERSION:
+        raise IndexMismatch(
+            f"Index at {root}/ holds sentence units of version {manifest.get('units', {}).get('version')}; "
+            f"this version cuts version {UNITS_VERSION}. Run: assistant index build"
+        )
     built = manifest.get("settings", {})
     wanted = settings.index_fingerprint()
     diffs = [f"{k} {built.get(k)!r}; settings ask for {v!r}" for k, v in wanted.items() if built.get(k) != v]
@@ -254,7 +267,10 @@ def load_index(root: Path, settings: Settings) -> IndexData:
             term_df = json.loads((folder / TERM_DF).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(f"Cannot read {folder / TERM_DF}: {exc}. Run: assistant index build") from None
-    return IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse, folder, term_df=term_df)
+    units = UnitTable.load(folder, [d.doc_id for d in documents], int(manifest["embedder"]["dim"]))
+    return IndexData(
+        manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse, folder, term_df=term_df, units=units
+    )
 
 
 def _pid_alive(pid: int) -> bool:
