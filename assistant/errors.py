@@ -54,3 +54,7 @@ class QuoteMismatch(AssistantError):
 
 class ConversionMismatch(AssistantError):
     """A converted model does not reproduce the embeddings of the model it was converted from."""
+
+
+class ScorerMismatch(AssistantError):
+    """The evidence scorer file is missing, unreadable, or was trained on other features or another model."""

@@ -214,3 +214,21 @@ def find_source(text: str) -> str | None:
 def find_author(text: str) -> str | None:
     m = AUTHOR_RE.search(text)
     return m.group(2) if m else None
+
+
+@lru_cache(maxsize=4096)
+def main_year(text: str) -> int | None:
+    """The year a report reports on: of the years it names as "năm YYYY" most often, the earliest.
+
+    A "tổng kết năm X, nhiệm vụ năm X+1" report names both; its figures belong to X.
+    """
+    counts = Counter(int(y) for y in NAM_YEAR_RE.findall(text))
+    if not counts:
+        return None
+    top = max(counts.values())
+    return min(y for y, n in counts.items() if n == top)
+
+
+def report_year(doc) -> int | None:
+    """main_year of a Document."""
+    return main_year(doc.text)

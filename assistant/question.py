@@ -19,7 +19,14 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
             r"hom nao|vao ngay|dien ra ngay|ngay bao nhieu)\b"
         ),
     ),
-    ("count", re.compile(r"\b(bao nhieu|may|so luong|ty le|ti le|phan tram|tong so|bao nhieu phan tram)\b")),
+    # "may" is "mấy" unless it starts a compound of "máy" (machine) in a question typed without accents.
+    (
+        "count",
+        re.compile(
+            r"\b(bao nhieu|may(?!\s+(tinh|moc|in|bay|chieu|anh|quay|phat|lanh|say|xuc|cay))|so luong|"
+            r"ty le|ti le|phan tram|tong so)\b"
+        ),
+    ),
     ("person", re.compile(r"(^|\s)(ai|dong chi nao|nguoi nao|ong nao|ba nao|vi nao|lanh dao nao|do ai)(\s|\?|$)")),
     (
         "list",
@@ -28,6 +35,12 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
             r"nhiem vu .*\bgi\b|giai phap .*\bgi\b|nhung gi)\b"
         ),
     ),
+    (
+        "place",
+        re.compile(r"\b(o dau|tai dau|noi nao|dia diem nao|dia ban nao|khu vuc nao|tinh nao|thanh pho nao|nuoc nao)\b"),
+    ),
+    ("reason", re.compile(r"\b(tai sao|vi sao|vi le gi|ly do|nguyen nhan)\b")),
+    ("manner", re.compile(r"\b(nhu the nao|the nao|bang cach nao|ra sao)\b")),
 ]
 
 _COUNT_NOUN = re.compile(r"\b(?:bao nhieu|may|so luong|tong so)\s+(\w+(?:\s+\w+)?)")

@@ -129,6 +129,19 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class AnswerSpan:
+    """The exact phrase that answers (a number, a date, a name) inside citation [n]: offsets into the report."""
+
+    n: int
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass(frozen=True)
 class Answer:
     """What `ask` returns: the answer, its citations and the passages it was drawn from."""
 
@@ -144,6 +157,8 @@ class Answer:
     support: float = 0.0
     mode: str = "extractive"
     fallback: str | None = None
+    caveat: str | None = None
+    answer_span: AnswerSpan | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -151,6 +166,8 @@ class Answer:
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
+            "caveat": self.caveat,
+            "answer_span": self.answer_span.to_dict() if self.answer_span else None,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [h.to_dict() for h in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},

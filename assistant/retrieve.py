@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -63,6 +63,7 @@ class Retriever:
         filters: Filters | None = None,
         boost: bool = True,
         timings: dict[str, float] | None = None,
+        query_vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """Rank chunks for a question.
 
@@ -73,6 +74,7 @@ class Retriever:
             filters: hard province/year/file filters.
             boost: boost reports of the province/year the question names.
             timings: filled with per-stage milliseconds when given.
+            query_vector: the question's embedding when the caller already has it.
 
         Returns:
             Hits, best first, ranks from 1.
@@ -96,9 +98,7 @@ class Retriever:
         if mode == "bm25":
             w_sparse = w_sparse or 1.0
         if w_dense > 0:
-            t0 = time.perf_counter()
-            qv = self.embedder.encode_queries([question])[0]
-            timings["embed_query"] = (time.perf_counter() - t0) * 1000
+            qv = query_vector if query_vector is not None else self.embed(question, timings)
             t0 = time.perf_counter()
             dense_hits = self.data.dense.search(qv, depth, allowed)
             timings["dense"] = (time.perf_counter() - t0) * 1000
@@ -123,6 +123,34 @@ class Retriever:
             )
             for r, i in enumerate(order, start=1)
         ]
+
+    def complete_scores(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
+        """The hits with both retrievers' scores, whichever mode found them: the evidence features read
+        both, and a dense-only or BM25-only search leaves one of them out."""
+        rows = [self.data.chunk_rows[h.chunk.chunk_id] for h in hits]
+        if not rows:
+            return hits
+        dense = sparse = None
+        if any(h.dense_score is None for h in hits):
+            dense = self.data.dense.vectors(np.asarray(rows)) @ np.asarray(query_vector, dtype=np.float32)
+        if any(h.sparse_score is None for h in hits):
+            sparse = self.data.sparse.scores(nfc(question))[rows]
+        return [
+            replace(
+                h,
+                dense_score=h.dense_score if h.dense_score is not None or dense is None else float(dense[i]),
+                sparse_score=h.sparse_score if h.sparse_score is not None or sparse is None else float(sparse[i]),
+            )
+            for i, h in enumerate(hits)
+        ]
+
+    def embed(self, question: str, timings: dict[str, float] | None = None) -> np.ndarray:
+        """The question's vector (query side of the model)."""
+        t0 = time.perf_counter()
+        qv = self.embedder.encode_queries([nfc(question)])[0]
+        if timings is not None:
+            timings["embed_query"] = (time.perf_counter() - t0) * 1000
+        return qv
 
     def _boost(self, question: str, fused: dict[int, float]) -> dict[int, float]:
         """Multiply scores of chunks whose report matches a province or year the question names."""

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from itertools import zip_longest
 
-from .answer import NOT_FOUND, Draft, ExtractiveAnswerer, verify_citations
+from .answer import NOT_FOUND, Draft, EvidenceAnswerer, verify_citations
 from .config import Settings
 from .embed import Embedder, embedder_id, make_embedder
 from .errors import IndexMismatch
+from .evidence import rerank_by_evidence
 from .question import analyze, clean_question, split_by_province
 from .records import Answer, Citation, Hit
 from .retrieve import Filters, Retriever
@@ -26,8 +27,23 @@ class Assistant:
         self.data = data
         self.embedder = embedder
         self.retriever = Retriever(data, embedder, settings)
-        self.answerer = ExtractiveAnswerer(data, settings)
+        self._answerer: EvidenceAnswerer | None = None
         self._llm = None
+
+    @property
+    def answerer(self) -> EvidenceAnswerer:
+        """The trained evidence answerer, loaded on first use (search needs none).
+
+        Raises:
+            ScorerMismatch: the scorer file is unreadable or does not fit this index.
+        """
+        if self._answerer is None:
+            from .scorer import check_index, load_model
+
+            model = load_model(self.settings.evidence_model or None)
+            check_index(model, self.data.manifest, self.settings.index)
+            self._answerer = EvidenceAnswerer(self.data, self.settings, model)
+        return self._answerer
 
     @property
     def llm_available(self) -> bool:
@@ -123,12 +139,14 @@ class Assistant:
                 query, info, max(k, self.settings.answer_passages), mode, filters, timings
             )
         else:
+            answerer = self.answerer
             t0 = time.perf_counter()
             depth = max(k, self.settings.answer_passages)
-            hits = self.retriever.search(query, k=depth, mode=mode, filters=filters, timings=timings)
+            qvec = self.retriever.embed(query, timings)
+            hits = self.retriever.search(query, k=depth, mode=mode, filters=filters, timings=timings, query_vector=qvec)
             timings["retrieve"] = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            draft = self.answerer.answer(info, hits)
+            draft, hits = self._answer(answerer, info, qvec, hits)
             timings["answer"] = (time.perf_counter() - t0) * 1000
         answer_mode, fallback = "extractive", None
         if use_llm:
@@ -153,7 +171,21 @@ class Assistant:
             support=draft.support,
             mode=answer_mode,
             fallback=fallback,
+            caveat=draft.caveat,
+            answer_span=draft.answer_span,
         )
+
+    def _answer(self, answerer: EvidenceAnswerer, info, qvec, hits: list[Hit], limit: int | None = None):
+        """The draft, and the passages re-ranked by their evidence (settings.rerank)."""
+        if not hits or not info.terms:
+            return answerer.answer(info, qvec, hits, limit), hits
+        n = self.settings.answer_passages
+        hits = self.retriever.complete_scores(info.text, qvec, hits[:n]) + list(hits[n:])
+        ev = answerer.evidence(info, qvec, hits)
+        draft = answerer.compose(ev, limit or self.settings.answer_max_chars)
+        if self.settings.rerank and ev.candidates:
+            hits = rerank_by_evidence(hits, ev, self.settings.answer_passages)
+        return draft, hits
 
     def _ask_per_province(
         self, text: str, info, k: int, mode: str | None, filters: Filters | None, timings: dict[str, float]
@@ -179,10 +211,13 @@ class Assistant:
             )
             part_filters = replace(filters or Filters(), province=province)
             t0 = time.perf_counter()
-            hits = self.retriever.search(sub_question, k=self.settings.answer_passages, mode=mode, filters=part_filters)
+            qvec = self.retriever.embed(sub_question)
+            hits = self.retriever.search(
+                sub_question, k=self.settings.answer_passages, mode=mode, filters=part_filters, query_vector=qvec
+            )
             t_retrieve += time.perf_counter() - t0
             t0 = time.perf_counter()
-            draft = self.answerer.answer(part_info, hits, limit=limit)
+            draft, hits = self._answer(self.answerer, part_info, qvec, hits, limit=limit)
             t_answer += time.perf_counter() - t0
             rankings.append(hits)
             if draft.abstained:

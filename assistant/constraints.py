@@ -1,0 +1,127 @@
+"""What a question pins down (a province, a year) against what a piece of evidence covers.
+
+A unit that answers "how many conferences" from Lai Châu's 2022 report does not answer "how many in
+2023": the year a statement is about is the year it names, else the year its paragraph opens with
+("Năm 2023, ..."), else the year its report reports on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .metadata import YEAR_RE, report_year
+from .question import QuestionInfo
+from .records import Document
+from .sentences import sentence_spans
+from .unittext import read_unit
+from .vietnamese import TOKEN_RE, fold
+
+
+@lru_cache(maxsize=20_000)
+def _opening_years(text: str, line_start: int) -> frozenset[int]:
+    """Years named by the opening sentence of the paragraph at line_start, or of the closest paragraph
+    before it whose opening names one: a section ("Năm 2022, ...", "Bước vào năm 2023, ...") sets the year
+    of the paragraphs that continue it."""
+    while True:
+        line_end = text.find("\n", line_start)
+        line_end = len(text) if line_end < 0 else line_end
+        spans = sentence_spans(text, line_start, line_end)
+        if spans:
+            years = frozenset(int(y) for y in YEAR_RE.findall(text[spans[0][0] : spans[0][1]]))
+            if years:
+                return years
+        if line_start == 0:
+            return frozenset()
+        line_start = text.rfind("\n", 0, line_start - 1) + 1
+
+
+def statement_years(doc: Document, start: int, end: int) -> frozenset[int]:
+    """The years the statement at doc.text[start:end] is about: those it names, else those of its
+    section's opening, else the year its report reports on (empty when nothing says)."""
+    own = frozenset(int(y) for y in YEAR_RE.findall(doc.text[start:end]))
+    if own:
+        return own
+    opening = _opening_years(doc.text, doc.text.rfind("\n", 0, start) + 1)
+    if opening:
+        return opening
+    year = report_year(doc)
+    return frozenset({year}) if year else frozenset(doc.years)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """How a piece of evidence differs from what the question asks."""
+
+    province: str | None = None  # the asked province the evidence's report is not about
+    evidence_province: str | None = None
+    years: tuple[int, ...] = ()  # the asked years the statement does not cover
+    evidence_years: tuple[int, ...] = ()
+    no_figure: bool = False  # a count question, and the statement holds no count
+    deputy: bool = False  # the question asks for a role, the statement names only its deputy ("Phó ...")
+
+    def __bool__(self) -> bool:
+        return bool(self.province or self.years or self.no_figure or self.deputy)
+
+
+_ROMAN = re.compile(r"\b[IVXLC]{1,7}\b")
+
+
+def _holds_count(info: QuestionInfo, text: str) -> bool:
+    """A number that is not a year, a date or a number of the question itself; a count in words; or,
+    for "lần thứ mấy", an ordinal in Roman numerals."""
+    unit = read_unit(text)
+    asked = {t for t in TOKEN_RE.findall(info.text) if t[0].isdigit()}
+    if any(n not in asked for n in unit.numbers) or unit.number_words or unit.percent:
+        return True
+    return bool(re.search(r"\bthu may\b", fold(info.text)) and _ROMAN.search(text))
+
+
+def _deputy_only(info: QuestionInfo, text: str) -> bool:
+    """The role the question names appears in the statement only as "Phó <role>"."""
+    q = [fold(t) for t in TOKEN_RE.findall(info.text)]
+    if "pho" in q:
+        return False
+    u = [fold(t) for t in TOKEN_RE.findall(text)]
+    pairs = {(a, b) for a, b in zip(u, u[1:])}
+    head = next(((a, b) for a, b in zip(q, q[1:]) if (a, b) in pairs), None)
+    if head is None:
+        return False
+    before = [u[i - 1] if i > 0 else "" for i in range(len(u) - 1) if (u[i], u[i + 1]) == head]
+    return all(b == "pho" for b in before)
+
+
+def check(info: QuestionInfo, doc: Document, start: int, end: int) -> Mismatch:
+    """The province and year the question names, against the report and the statement."""
+    province = None
+    if info.provinces and doc.province and doc.province not in info.provinces:
+        province = info.provinces[0]
+    years: tuple[int, ...] = ()
+    covered = statement_years(doc, start, end)
+    if info.years and covered and not set(info.years) & covered:
+        years = info.years
+    text = doc.text[start:end]
+    no_figure = info.kind == "count" and not _holds_count(info, text)
+    deputy = info.kind == "person" and _deputy_only(info, text)
+    return Mismatch(province, doc.province, years, tuple(sorted(covered)), no_figure, deputy)
+
+
+def caveat_text(info: QuestionInfo, mismatch: Mismatch, n: int, provinces_indexed: set[str]) -> str:
+    """A Vietnamese sentence naming what differs, pointing at the nearest quote [n]."""
+    what = "số liệu" if info.kind == "count" else "thông tin"
+    if mismatch.province:
+        if mismatch.province not in provinces_indexed:
+            head = f"Các báo cáo hiện có không có báo cáo nào của {mismatch.province}."
+        else:
+            head = f"Báo cáo của {mismatch.province} không nêu {what} này."
+        where = f", trong báo cáo của {mismatch.evidence_province}" if mismatch.evidence_province else ""
+        return f"{head} Gần nhất{where}: [{n}]"
+    if not mismatch.years:
+        what_missing = "con số trả lời câu hỏi này" if mismatch.no_figure else "đúng chức danh được hỏi"
+        return f"Các báo cáo không nêu {what_missing}. Gần nhất: [{n}]"
+    asked = ", ".join(str(y) for y in mismatch.years)
+    covered = ", ".join(str(y) for y in mismatch.evidence_years)
+    of = f"của {mismatch.evidence_province} " if mismatch.evidence_province else ""
+    span = f"(năm {covered}) " if covered else ""
+    return f"Báo cáo {of}{span}không nêu {what} năm {asked}. Gần nhất: [{n}]"
