@@ -1,0 +1,498 @@
+"""Train the evidence scorer and what is fitted with it; write assistant/models/evidence.json.
+
+Usage: python evals/train_scorer.py [--out assistant/models/evidence.json] [--index index] [--precision 0.75]
+
+Training data (never the held-out sets evals/heldout/ or xquad-vi-dev; the script refuses them):
+- evals/bench/xquad-vi-train (XQuAD Vietnamese, CC BY-SA 4.0): units holding a gold answer string;
+- evals/seed.jsonl and evals/report_train.jsonl over corpus/: units overlapping a gold quote;
+- every question again typed without diacritics (both spellings share a fold);
+- near misses: each answerable question again with its gold evidence taken out of the candidates.
+
+Fitted, all by 5-fold cross-validation grouped by question:
+1. the unit scorer: logistic regression or LightGBM over small grids, the best mean (over the sources)
+   out-of-fold top-1 accuracy wins, log loss breaks ties;
+2. the second-quote ratio: the best out-of-fold containment whose mean answer fits --mean-chars;
+3. the answer-confidence model (the best unit's features and the top probabilities) and its threshold:
+   the lowest at which answers hold the answer --precision of the time, on the questions as written, with
+   --unanswerable-share of them having no answer;
+4. the short-answer model and its threshold (--span-precision).
+Everything is seeded and single-threaded and features are rounded to 1e-4: re-running gives the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.beir import prepare  # noqa: E402
+from assistant.build import build_index  # noqa: E402
+from assistant.config import load_settings  # noqa: E402
+from assistant.errors import IndexMismatch, IndexNotFound  # noqa: E402
+from assistant.evalset import load_evalset  # noqa: E402
+from assistant.evidence import EvidenceFinder  # noqa: E402
+from assistant.features import FEATURES, feature_set_id  # noqa: E402
+from assistant.scorer import DEFAULT_MODEL, EvidenceModel  # noqa: E402
+from assistant.service import Assistant  # noqa: E402
+from assistant.training import (  # noqa: E402
+    Example,
+    base_id,
+    beir_questions,
+    collect,
+    evalset_questions,
+    unaccented,
+)
+
+SEED = 20261202
+FOLDS = 5
+HELD_OUT = ("heldout", "report_qa_dev", "xquad-vi-dev")
+LOGISTIC_GRID = [{"C": c} for c in (0.1, 1.0, 10.0)]
+GBDT_GRID = [
+    {"num_leaves": leaves, "n_estimators": trees, "learning_rate": 0.05, "min_child_samples": 20}
+    for leaves in (7, 15)
+    for trees in (150, 300)
+]
+
+
+def _refuse_held_out(path: Path) -> None:
+    if any(part in str(path) for part in HELD_OUT):
+        raise SystemExit(f"Refusing to train on {path}: held-out sets measure generalization, never train on them.")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def corpus_assistant(settings, embedder):
+    """The corpus index used for report questions, built once under index/training/."""
+    digest = hashlib.sha256()
+    for f in sorted(settings.corpus.iterdir()):
+        if f.is_file():
+            digest.update(f.name.encode() + f.read_bytes())
+    digest.update(json.dumps(settings.index_fingerprint(), sort_keys=True).encode())
+    s = settings.with_(index=settings.index / "training" / f"corpus-{digest.hexdigest()[:12]}")
+    try:
+        return Assistant.load(s, embedder=embedder)
+    except (IndexNotFound, IndexMismatch):
+        build_index(s, embedder=embedder, progress=False)
+        return Assistant.load(s, embedder=embedder)
+
+
+def gather(settings, depth: int, report_sets: list[Path], bench: Path) -> tuple[list[Example], dict]:
+    """Examples from every training source, and what they came from."""
+    sources = {}
+    _refuse_held_out(bench)
+    bench_assistant, _ = prepare(settings, bench)
+    embedder = bench_assistant.embedder
+    finder = EvidenceFinder(bench_assistant.data, None)
+    questions = beir_questions(bench, source="xquad-vi-train")
+    questions += unaccented(questions)
+    t0 = time.perf_counter()
+    examples = collect(bench_assistant, finder, questions, depth)
+    sources["xquad-vi-train"] = {"questions": len(questions), "sha256": _sha(bench / "queries.jsonl")}
+    print(f"xquad-vi-train: {len(questions)} questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+
+    reports = corpus_assistant(settings, embedder)
+    finder = EvidenceFinder(reports.data, None)
+    docs = list(reports.data.documents.values())
+    for path in report_sets:
+        _refuse_held_out(path)
+        if not path.is_file():
+            continue
+        items = load_evalset(path, docs)
+        questions = evalset_questions(items, docs, source=path.stem)
+        questions += unaccented(questions)
+        examples += collect(reports, finder, questions, depth)
+        sources[path.stem] = {"questions": len(questions), "sha256": _sha(path)}
+        print(f"{path.name}: {len(questions)} questions", file=sys.stderr)
+    return examples, sources
+
+
+def stack(examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of all candidates, their labels, and their question group."""
+    X = np.concatenate([e.features for e in examples]).astype(np.float64)
+    X = np.round(X, 4)
+    y = np.concatenate([e.labels for e in examples]).astype(np.int64)
+    groups = np.concatenate([np.full(len(e.labels), hash_group(e)) for e in examples])
+    return X, y, groups
+
+
+def hash_group(e: Example) -> int:
+    return int(hashlib.sha256(f"{e.source}:{base_id(e.qid)}".encode()).hexdigest()[:12], 16)
+
+
+def make_model(kind: str, params: dict):
+    if kind == "logistic":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(C=params["C"], max_iter=5000))
+    import lightgbm as lgb
+
+    return lgb.LGBMClassifier(
+        objective="binary",
+        num_leaves=params["num_leaves"],
+        n_estimators=params["n_estimators"],
+        learning_rate=params["learning_rate"],
+        min_child_samples=params["min_child_samples"],
+        subsample=1.0,
+        colsample_bytree=1.0,
+        reg_lambda=1.0,
+        random_state=SEED,
+        deterministic=True,
+        force_row_wise=True,
+        n_jobs=1,
+        verbose=-1,
+    )
+
+
+def folds(examples: list[Example]) -> list[int]:
+    """A fold per question (both variants of a question share it), assigned by a seeded shuffle."""
+    keys = sorted({(e.source, base_id(e.qid)) for e in examples})
+    rng = np.random.default_rng(SEED)
+    order = rng.permutation(len(keys))
+    fold_of = {keys[i]: n % FOLDS for n, i in enumerate(order)}
+    return [fold_of[(e.source, base_id(e.qid))] for e in examples]
+
+
+def out_of_fold(kind: str, params: dict, examples: list[Example], fold_ids: list[int]) -> list[np.ndarray]:
+    """Out-of-fold probabilities for every example's candidates."""
+    probs: list[np.ndarray | None] = [None] * len(examples)
+    for k in range(FOLDS):
+        train = [e for e, f in zip(examples, fold_ids) if f != k]
+        X, y, _ = stack(train)
+        model = make_model(kind, params).fit(X, y)
+        for i, (e, f) in enumerate(zip(examples, fold_ids)):
+            if f == k:
+                probs[i] = (
+                    model.predict_proba(np.round(e.features.astype(np.float64), 4))[:, 1]
+                    if len(e.labels)
+                    else np.zeros(0)
+                )
+    return probs  # type: ignore[return-value]
+
+
+def top1(examples: list[Example], probs: list[np.ndarray], source: str | None = None) -> float:
+    """Share of answerable full questions whose best-scored unit holds the answer."""
+    picked = [
+        bool(e.labels[int(np.argmax(p))])
+        for e, p in zip(examples, probs)
+        if e.variant == "full" and e.has_answer and (source is None or e.source == source)
+    ]
+    return float(np.mean(picked)) if picked else 0.0
+
+
+def log_loss(examples: list[Example], probs: list[np.ndarray]) -> float:
+    y = np.concatenate([e.labels for e in examples])
+    p = np.clip(np.concatenate(probs), 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def composed(e: Example, p: np.ndarray, ratio: float, threshold: float = 0.0) -> list[int]:
+    """Candidates the answer would quote (answer.py's rule): the best one that passes the question's
+    constraints, and the next such one when nearly as likely."""
+    order = [int(i) for i in np.argsort(-p, kind="stable") if e.fits is None or e.fits[i]]
+    if not order:
+        return []
+    picks = [order[0]]
+    if len(order) > 1 and p[order[1]] >= max(threshold, ratio * p[order[0]]):
+        picks.append(order[1])
+    return picks
+
+
+def choose_ratio(examples: list[Example], probs: list[np.ndarray], mean_chars: float) -> tuple[float, dict]:
+    """The second-quote ratio with the best out-of-fold containment whose mean answer fits mean_chars."""
+    rows = []
+    for ratio in np.round(np.arange(0.05, 1.0001, 0.05), 2):
+        held, lengths = [], []
+        for e, p in zip(examples, probs):
+            if e.variant == "full" and e.has_answer:
+                picks = composed(e, p, ratio)
+                held.append(bool(e.labels[picks].any()))
+                lengths.append(sum(e.spans[i][2] - e.spans[i][1] + 4 for i in picks))
+        rows.append((float(ratio), float(np.mean(held)), float(np.mean(lengths))))
+    fitting = [r for r in rows if r[2] <= mean_chars] or [max(rows, key=lambda r: r[0])]
+    best = max(fitting, key=lambda r: (r[1], r[0]))
+    return best[0], {"ratio": best[0], "containment": round(best[1], 4), "mean_chars": round(best[2], 1)}
+
+
+def abstain_rows(examples: list[Example], probs: list[np.ndarray], ratio: float):
+    """One row per question variant that has a candidate passing its constraints: the best such unit's
+    features and the top probabilities (what EvidenceModel.confidence reads), and whether answering with
+    the composed quotes is right. Variants with no such candidate always abstain."""
+    X, y, kept = [], [], []
+    for n, (e, p) in enumerate(zip(examples, probs)):
+        picks = composed(e, p, ratio)
+        if not picks:
+            continue
+        fitting = p[e.fits] if e.fits is not None else p
+        top = np.sort(fitting)[::-1]
+        p1, p2 = float(top[0]), float(top[1]) if len(top) > 1 else 0.0
+        X.append(np.concatenate([e.features[picks[0]].astype(np.float64), [p1, p2, p1 - p2]]))
+        y.append(bool(e.labels[picks].any()))
+        kept.append(n)
+    return np.round(np.array(X), 4), np.array(y, dtype=np.int64), kept
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(X)
+    return scaler, LogisticRegression(C=C, max_iter=5000).fit(scaler.transform(X), y)
+
+
+def logistic_params(scaler, model) -> dict:
+    return {
+        "mean": [round(float(x), 10) for x in scaler.mean_],
+        "scale": [round(float(x), 10) if x > 0 else 1.0 for x in scaler.scale_],
+        "coef": [round(float(x), 10) for x in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 10),
+    }
+
+
+def choose_threshold(
+    examples: list[Example],
+    probs: list[np.ndarray],
+    fold_ids: list[int],
+    ratio: float,
+    precision: float,
+    unanswerable_share: float,
+) -> tuple[float, dict, list[dict]]:
+    """Fit the answer-confidence model, then its threshold: the lowest at which answers hold the answer
+    `precision` of the time when a share `unanswerable_share` of questions has none (answerable questions
+    against their near misses and the unanswerable questions, reweighted to that mix). Both out of fold."""
+    X, y, kept = abstain_rows(examples, probs, ratio)
+    folds_ = np.array([fold_ids[n] for n in kept])
+    conf = np.zeros(len(y))
+    for k in range(FOLDS):
+        scaler, model = fit_logistic(X[folds_ != k], y[folds_ != k])
+        conf[folds_ == k] = model.predict_proba(scaler.transform(X[folds_ == k]))[:, 1]
+    # Variants with no candidate passing the constraints abstain at any threshold.
+    all_conf = np.full(len(examples), -1.0)
+    all_conf[kept] = conf
+    all_right = np.zeros(len(examples), dtype=np.int64)
+    all_right[kept] = y
+    conf, y = all_conf, all_right
+    full = np.array([e.variant == "full" for e in examples])
+    # The threshold is set on the questions as they were written (the unaccented copies teach the scorer,
+    # they are not how the questions were asked).
+    asked = np.array(["~" not in e.qid for e in examples])
+    conf, y, full = conf[asked], y[asked], full[asked]
+    weight = np.where(full, (1 - unanswerable_share) / max(1, full.sum()), unanswerable_share / max(1, (~full).sum()))
+    curve = []
+    chosen = None
+    for t in np.unique(np.round(conf[conf >= 0], 4)):
+        answered = conf >= t
+        p = float((weight * (answered & (y == 1))).sum() / max(1e-12, (weight * answered).sum()))
+        curve.append(
+            {
+                "threshold": float(t),
+                "precision": round(p, 4),
+                "answerable_answered": round(float(answered[full].mean()), 4),
+                "no_answer_abstained": round(float((~answered[~full]).mean()), 4),
+            }
+        )
+        if chosen is None and p >= precision:
+            chosen = float(t)
+    X, y_fit, _ = abstain_rows(examples, probs, ratio)
+    scaler, model = fit_logistic(X, y_fit)
+    return (chosen if chosen is not None else 1.0), logistic_params(scaler, model), curve
+
+
+def span_examples(examples: list[Example]):
+    """Short-answer candidates inside the gold units of count, date and person questions."""
+    from assistant.question import analyze
+    from assistant.span import span_candidates, span_features
+    from assistant.training import span_labels
+
+    rows = []
+    for e in examples:
+        if e.variant != "full" or not e.has_answer:
+            continue
+        info = analyze(e.question)
+        if info.kind not in ("count", "date", "person"):
+            continue
+        for i in np.nonzero(e.labels)[0]:
+            text = e.texts[i]
+            cands = span_candidates(info, text)
+            if cands:
+                rows.append((e.source, e.qid, span_features(info, text, cands), span_labels(e.answers, text, cands)))
+    return rows
+
+
+def train_span(examples: list[Example], fold_ids: list[int], precision: float) -> dict:
+    """Logistic model picking the short answer; shown only above the threshold reaching `precision`."""
+    from assistant.span import SPAN_FEATURES
+
+    fold_of = {(e.source, e.qid): f for e, f in zip(examples, fold_ids)}
+    rows = span_examples(examples)
+    best_p, right = [], []
+    for k in range(FOLDS):
+        train = [r for r in rows if fold_of[(r[0], r[1])] != k]
+        X = np.round(np.concatenate([r[2] for r in train]), 4)
+        y = np.concatenate([r[3] for r in train])
+        scaler, model = fit_logistic(X, y)
+        for r in rows:
+            if fold_of[(r[0], r[1])] == k:
+                p = model.predict_proba(scaler.transform(np.round(r[2], 4)))[:, 1]
+                best_p.append(float(p.max()))
+                right.append(bool(r[3][int(np.argmax(p))]))
+    best_p, right = np.array(best_p), np.array(right)
+    threshold = 1.0
+    for t in np.unique(np.round(best_p, 4)):
+        shown = best_p >= t
+        if shown.any() and right[shown].mean() >= precision:
+            threshold = float(t)
+            break
+    X = np.round(np.concatenate([r[2] for r in rows]), 4)
+    y = np.concatenate([r[3] for r in rows])
+    scaler, model = fit_logistic(X, y)
+    shown = best_p >= threshold
+    return {
+        "features": list(SPAN_FEATURES),
+        **logistic_params(scaler, model),
+        "threshold": threshold,
+        "cv": {
+            "quotes": len(rows),
+            "top1": round(float(right.mean()), 4),
+            "shown": round(float(shown.mean()), 4),
+            "shown_right": round(float(right[shown].mean()) if shown.any() else 0.0, 4),
+            "precision_target": precision,
+        },
+    }
+
+
+def export(kind: str, model) -> dict:
+    if kind == "logistic":
+        scaler, lr = model.steps[0][1], model.steps[1][1]
+        return {
+            "mean": [round(float(x), 10) for x in scaler.mean_],
+            "scale": [round(float(x), 10) if x > 0 else 1.0 for x in scaler.scale_],
+            "coef": [round(float(x), 10) for x in lr.coef_[0]],
+            "intercept": round(float(lr.intercept_[0]), 10),
+        }
+    dump = model.booster_.dump_model()
+    return {"tree_info": [{"tree_structure": t["tree_structure"]} for t in dump["tree_info"]]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default=str(DEFAULT_MODEL))
+    parser.add_argument("--index", default=None, help="where the training indexes are kept (default: index/)")
+    parser.add_argument("--corpus", default=str(ROOT / "corpus"))
+    parser.add_argument("--bench", default=str(ROOT / "evals" / "bench" / "xquad-vi-train"))
+    parser.add_argument("--sets", default=f"{ROOT / 'evals' / 'seed.jsonl'},{ROOT / 'evals' / 'report_train.jsonl'}")
+    parser.add_argument("--precision", type=float, default=0.75, help="answers hold the answer this often (0.75)")
+    parser.add_argument(
+        "--unanswerable-share",
+        type=float,
+        default=0.2,
+        help="share of questions with no answer (0.2, as in both report sets)",
+    )
+    parser.add_argument("--mean-chars", type=float, default=280, help="mean answer length budget (280)")
+    parser.add_argument("--span-precision", type=float, default=0.8, help="short answers shown are right this often")
+    args = parser.parse_args()
+
+    settings = load_settings(index=args.index, corpus=args.corpus, show_progress=False)
+    depth = settings.answer_passages
+    examples, sources = gather(settings, depth, [Path(p) for p in args.sets.split(",") if p], Path(args.bench))
+    fold_ids = folds(examples)
+    n_rows = sum(len(e.labels) for e in examples)
+    print(
+        f"{len(examples)} question variants, {n_rows} candidate units, {sum(int(e.labels.sum()) for e in examples)} "
+        f"positive; {len(FEATURES)} features"
+    )
+
+    results = []
+    for kind, grid in (("logistic", LOGISTIC_GRID), ("gbdt", GBDT_GRID)):
+        for params in grid:
+            probs = out_of_fold(kind, params, examples, fold_ids)
+            row = {
+                "kind": kind,
+                "params": params,
+                "top1": round(top1(examples, probs), 4),
+                "log_loss": round(log_loss(examples, probs), 4),
+                "by_source": {s: round(top1(examples, probs, s), 4) for s in sources},
+            }
+            results.append((row, probs))
+            print(
+                f"  {kind:8s} {json.dumps(params)}: out-of-fold top-1 {row['top1']:.4f}, "
+                f"log loss {row['log_loss']:.4f}, {row['by_source']}"
+            )
+    # Each source counts equally: xquad's many questions must not outvote the report questions.
+    best_row, best_probs = max(
+        results, key=lambda r: (float(np.mean(list(r[0]["by_source"].values()))), -r[0]["log_loss"])
+    )
+    ratio, ratio_cv = choose_ratio(examples, best_probs, args.mean_chars)
+    threshold, abstain, curve = choose_threshold(
+        examples, best_probs, fold_ids, ratio, args.precision, args.unanswerable_share
+    )
+    at = next(c for c in curve if c["threshold"] >= threshold) if curve else {}
+    span = train_span(examples, fold_ids, args.span_precision)
+    cv = {
+        "folds": FOLDS,
+        "chosen": best_row,
+        "candidates": [r for r, _ in results],
+        "second_ratio": ratio_cv,
+        "threshold": threshold,
+        "precision_target": args.precision,
+        "unanswerable_share": args.unanswerable_share,
+        "at_threshold": at,
+    }
+    print(f"chosen: {best_row['kind']} {best_row['params']} (out-of-fold top-1 {best_row['top1']:.4f})")
+    print(
+        f"second quote when p2 >= {ratio} x p1: out-of-fold containment {ratio_cv['containment']:.3f}, "
+        f"mean {ratio_cv['mean_chars']:.0f} characters"
+    )
+    print(f"threshold {threshold:.4f} for precision {args.precision}: {at}")
+    for target in (0.7, 0.75, 0.8, 0.85, 0.9, 0.95):
+        point = next((c for c in curve if c["precision"] >= target), None)
+        print(f"  precision {target}: {point}")
+    print(f"short answers: {span['cv']}")
+
+    X, y, _ = stack(examples)
+    final = make_model(best_row["kind"], best_row["params"]).fit(X, y)
+    model = EvidenceModel(
+        kind=best_row["kind"],
+        features=FEATURES,
+        feature_set=feature_set_id(),
+        threshold=threshold,
+        params=export(best_row["kind"], final),
+        second_ratio=ratio,
+        span=span,
+        abstain=abstain,
+        meta={
+            "version": f"evidence-{feature_set_id()}-{best_row['kind']}",
+            "embedder": embedder_of(settings, Path(args.bench)),
+            "answer_passages": depth,
+            "trained_on": sources,
+            "rows": int(len(y)),
+            "positives": int(y.sum()),
+            "cv": cv,
+            "seed": SEED,
+        },
+    )
+    model.save(Path(args.out))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def embedder_of(settings, bench: Path) -> str:
+    from assistant.beir import benchmark_index_path
+    from assistant.store import read_manifest
+
+    return read_manifest(benchmark_index_path(settings, bench))["embedder"]["id"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
