@@ -111,3 +111,88 @@ def score(
             "latency_p95_ms": percentile(times, 95),
         }
     return results
+
+
+def load_answers(folder: Path) -> dict[str, list[str]]:
+    """answers.jsonl of a BEIR folder: query id -> gold answer strings."""
+    path = folder / "answers.jsonl"
+    if not path.is_file():
+        raise BadBenchmark(f"{folder} has no answers.jsonl: only retrieval can be scored (assistant eval-retrieval).")
+    out: dict[str, list[str]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+                out[str(row["_id"])] = [str(a) for a in row["answers"]]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise BadBenchmark(f'{path}:{number}: expected {{"_id", "answers": [...]}}') from None
+    return out
+
+
+def _norm(text: str) -> str:
+    import re
+
+    from .vietnamese import nfc
+
+    return re.sub(r"\s+", " ", nfc(text)).strip().casefold()
+
+
+def holds_gold(answer: str, golds: Sequence[str], window: int = 600) -> bool:
+    """The answer's first `window` characters hold one of the gold strings (NFC, spaces, case ignored)."""
+    text = _norm(answer[:window])
+    return any(_norm(g) in text for g in golds if g.strip())
+
+
+def score_answers(
+    assistant, bench: Benchmark, answers: dict[str, list[str]], progress: Callable[[int, int], None] | None = None
+) -> dict:
+    """Answer every question that has gold answers; the overlap baseline on the same questions.
+
+    Returns:
+        {"summary": {"assistant": {...}, "baseline": {...}}, "questions": [...]}
+    """
+    from .baseline import overlap_baseline
+
+    rows = []
+    ids = [q for q in bench.queries if q in answers]
+    for n, qid in enumerate(ids, start=1):
+        text = bench.queries[qid]
+        answer = assistant.ask(text, qid=qid)
+        base = overlap_baseline(assistant, text, qid)
+        rows.append(
+            {
+                "id": qid,
+                "question": text,
+                "gold": answers[qid],
+                "answer": answer.answer,
+                "abstained": answer.abstained,
+                "holds": (not answer.abstained) and holds_gold(answer.answer, answers[qid]),
+                "chars": len(answer.answer) if not answer.abstained else 0,
+                "top_passage_gold": bool(answer.passages) and answer.passages[0].chunk.doc_id in bench.qrels[qid],
+                "baseline_holds": holds_gold(base.answer, answers[qid]),
+                "baseline_chars": len(base.answer),
+                "ms": answer.timings_ms.get("total", 0.0),
+            }
+        )
+        if progress:
+            progress(n, len(ids))
+    answered = [r for r in rows if not r["abstained"]]
+    count = max(1, len(rows))
+    summary = {
+        "assistant": {
+            "questions": len(rows),
+            "containment": sum(r["holds"] for r in rows) / count,
+            "abstained": sum(r["abstained"] for r in rows) / count,
+            "mean_chars": sum(r["chars"] for r in answered) / max(1, len(answered)),
+            "recall@1": sum(r["top_passage_gold"] for r in rows) / count,
+            "latency_p50_ms": percentile([r["ms"] for r in rows], 50),
+            "latency_p95_ms": percentile([r["ms"] for r in rows], 95),
+        },
+        "baseline": {
+            "questions": len(rows),
+            "containment": sum(r["baseline_holds"] for r in rows) / count,
+            "abstained": 0.0,
+            "mean_chars": sum(r["baseline_chars"] for r in rows) / count,
+        },
+    }
+    return {"summary": summary, "questions": rows}

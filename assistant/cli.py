@@ -139,12 +139,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     importer = threading.Thread(target=importlib.import_module, args=("gradio",), daemon=True)
     importer.start()
     settings = _settings(args, host=args.host, port=args.port)
+    settings = settings.with_(query_engine=settings.serve_query_engine)
     try:
         read_manifest(settings.index)
     except IndexNotFound:
         print(f"Chưa có chỉ mục: đang lập chỉ mục từ {settings.corpus} ...", file=sys.stderr)
         print(build_index(settings).summary(), file=sys.stderr)
     live = LiveAssistant(settings)
+    live.get().retriever.embed("khởi động")  # load the question engine now, not on the first question
     importer.join()
     from ui.app import serve
 
@@ -163,10 +165,16 @@ def _filters(args: argparse.Namespace):
 
 
 def format_answer(answer) -> str:
-    """Readable Vietnamese text for one Answer."""
+    """Readable Vietnamese text for one Answer: the short answer first when there is one, and for a near miss
+    the caveat after the answer line, with the nearest quote under "Nguồn:"."""
     from .answer import remarks
 
     lines = [f"Câu hỏi: {answer.question}", *(f"({r})" for r in remarks(answer)), f"Trả lời: {answer.answer}"]
+    span = answer.answer_span
+    if span is not None and not answer.abstained and span.text.strip():
+        lines.insert(0, f"Trả lời ngắn: {' '.join(span.text.split())} [{span.n}]")
+    if answer.caveat and answer.abstained:
+        lines.append(answer.caveat)
     if answer.citations:
         lines.append("")
         lines.append("Nguồn:")
@@ -284,27 +292,71 @@ def _print_summary_table(metrics: dict[str, dict[str, float]], keys: list[str]) 
 
 
 def _check_floors(floors_file: str, metrics: dict[str, dict[str, float]]) -> bool:
+    """Each figure against its floor (a number) or its ceiling ({"max": number})."""
     floors = json.loads(Path(floors_file).read_text(encoding="utf-8"))
     passed = failed = 0
     print(f"\nFloors ({floors_file}):")
     for mode, wanted in floors.items():
         for key, floor in wanted.items():
             value = metrics.get(mode, {}).get(key)
-            good = value is not None and value >= floor
+            ceiling = isinstance(floor, dict)
+            limit = floor["max"] if ceiling else floor
+            good = value is not None and (value <= limit if ceiling else value >= limit)
             passed, failed = passed + good, failed + (not good)
             shown = "missing" if value is None else f"{value:.3f}"
-            print(f"  {'ok  ' if good else 'FAIL'} {mode} {key} = {shown} (floor {floor})")
+            print(
+                f"  {'ok  ' if good else 'FAIL'} {mode} {key} = {shown} ({'ceiling' if ceiling else 'floor'} {limit})"
+            )
     print(f"floors: {passed} passed, {failed} failed")
     return failed == 0
 
 
+def _eval_answers_bench(args: argparse.Namespace) -> int:
+    """A BEIR folder with answers.jsonl: answer containment, abstentions and length, beside the baseline."""
+    from .beir import load_answers, load_benchmark, prepare, score_answers
+    from .report import report_dir
+
+    settings = _settings(args)
+    folder = Path(args.file)
+    bench = load_benchmark(folder)
+    answers = load_answers(folder)
+    assistant, built = prepare(settings, folder)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{done}/{total} questions", end="", file=sys.stderr, flush=True)
+
+    result = score_answers(assistant, bench, answers, progress=progress)
+    print(file=sys.stderr)
+    summary = result["summary"]
+    out = report_dir(Path(args.out), f"answers-{bench.name}")
+    (out / "report.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"{bench.name}: {summary['assistant']['questions']} questions ({'index built' if built else 'index reused'})")
+    keys = ["containment", "abstained", "mean_chars"]
+    print(f"{'metric':22s}{'assistant':>12s}{'baseline':>12s}")
+    for key in keys:
+        print(f"{key:22s}{summary['assistant'][key]:12.3f}{summary['baseline'][key]:12.3f}")
+    for key in ("recall@1", "latency_p50_ms", "latency_p95_ms"):
+        print(f"{key:22s}{summary['assistant'][key]:12.3f}")
+    missed = [r for r in result["questions"] if not r["holds"]]
+    print(f"\n{len(missed)} answer(s) without a gold string (first 10):")
+    for r in missed[:10]:
+        print(f"  {r['id']} {'[abstained] ' if r['abstained'] else ''}{r['question']}  gold: {r['gold'][:2]}")
+    print(f"\nReport: {out / 'report.json'}")
+    if args.floors and not _check_floors(args.floors, {"answers": summary["assistant"]}):
+        return 1
+    return EXIT_OK
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Run an evaluation set (id, question, type, answer, must_contain, sources) and write a report."""
+    """Run an evaluation set (id, question, type, answer, must_contain, sources), or a BEIR folder with
+    answers.jsonl, and write a report with the overlap baseline beside the figures."""
     from .evalrun import compare_runs, run_eval
     from .evalset import load_evalset
     from .report import HEADLINE, report_dir, write_eval_report
     from .service import Assistant
 
+    if Path(args.file).is_dir():
+        return _eval_answers_bench(args)
     settings = _settings(args)
     assistant = Assistant.load(settings)
     items = load_evalset(Path(args.file), list(assistant.data.documents.values()))
@@ -431,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)
-    p.add_argument("file", help="evaluation set (.jsonl), e.g. evals/seed.jsonl")
+    p.add_argument("file", help="evaluation set (.jsonl), e.g. evals/seed.jsonl, or a BEIR folder with answers.jsonl")
     p.add_argument("--mode", action="append", choices=["hybrid", "dense", "bm25"], help="repeat for several")
     p.add_argument("--name", default=None, help="report name (default: the file name)")
     p.add_argument("--out", default="evals/reports", help="where reports go")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .baseline import overlap_baseline
 from .evalset import EvalItem
 from .evaluate import (
     Judgement,
@@ -38,6 +39,7 @@ class QuestionResult:
     citation_recall: float
     verified: int
     citations: int
+    baseline_passed: bool = False
 
     @property
     def item(self) -> EvalItem:
@@ -57,6 +59,9 @@ class QuestionResult:
             "timings_ms": self.answer.timings_ms,
             "mode": self.answer.mode,
             "fallback": self.answer.fallback,
+            "caveat": self.answer.caveat,
+            "answer_span": self.answer.answer_span.text if self.answer.answer_span else None,
+            "baseline_passed": self.baseline_passed,
         }
 
 
@@ -105,6 +110,9 @@ def summarize_results(results: Sequence[QuestionResult]) -> dict[str, float]:
         "abstain_recall": a_recall,
         "abstain_f1": a_f1,
         "passed": _mean([float(r.judgement.passed) for r in results]),
+        # the overlap baseline (baseline.py) on the same questions, judged the same way
+        "baseline_answer_correct": _mean([float(r.baseline_passed) for r in answerable]),
+        "baseline_passed": _mean([float(r.baseline_passed) for r in results]),
         "llm_answers": _mean([float(r.answer.mode == "llm") for r in results]),
         "fallback_rate": _mean([float(r.answer.fallback is not None) for r in results]),
         "latency_retrieve_p50": percentile([x.get("retrieve", 0.0) for x in t], 50),
@@ -164,7 +172,8 @@ def evaluate_question(assistant: Assistant, item: EvalItem, mode: str, llm: bool
     recall = (sum(any(overlaps(c, g) for c in cited) for g in gold) / len(gold)) if gold else 0.0
     verified = sum(documents[c.doc_id].text[c.start : c.end] == c.quote for c in answer.citations)
     f1 = 0.0 if answer.abstained or not item.answerable else token_f1(answer.answer, item.answer)
-    return QuestionResult(judgement, relevant, total_relevant, f1, precision, recall, verified, len(cited))
+    base = judge(item, overlap_baseline(assistant, item.question, item.id), by_file).passed
+    return QuestionResult(judgement, relevant, total_relevant, f1, precision, recall, verified, len(cited), base)
 
 
 def run_eval(
@@ -191,7 +200,8 @@ def run_eval(
         **manifest.get("settings", {}),
         "llm": assistant.settings.llm_model if llm else None,
         "embedder": manifest["embedder"]["id"],
-        "abstain_threshold": assistant.settings.abstain_threshold,
+        "evidence_model": assistant.answerer.model.version,
+        "abstain_threshold": assistant.answerer.model.threshold,
     }
     return EvalRun(name=name, file=file, results=results, settings=settings)
 

@@ -23,6 +23,9 @@ HEADLINE = [
     "abstain_precision",
     "abstain_recall",
     "abstain_f1",
+    "passed",
+    "baseline_answer_correct",
+    "baseline_passed",
 ]
 CHARTED = ["recall@5", "mrr@10", "ndcg@10", "answer_correct", "token_f1", "citation_precision", "abstain_f1"]
 RETRIEVAL = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"]
