@@ -69,13 +69,19 @@ _ROMAN = re.compile(r"\b[IVXLC]{1,7}\b")
 
 
 def _holds_count(info: QuestionInfo, text: str) -> bool:
-    """A number that is not a year, a date or a number of the question itself; a count in words; or,
-    for "lần thứ mấy", an ordinal in Roman numerals."""
+    """A number that is not a year, a date or a number of the question itself, or a count in words; for
+    "tỷ lệ", a percentage; for "số / khóa / lần thứ / năm mấy", any number or Roman numeral."""
     unit = read_unit(text)
     asked = {t for t in TOKEN_RE.findall(info.text) if t[0].isdigit()}
+    question = fold(info.text)
+    if re.search(r"\b(ty le|ti le|phan tram)\b", question):
+        return unit.percent  # a rate is asked: only a percentage answers it
     if any(n not in asked for n in unit.numbers) or unit.number_words or unit.percent:
         return True
-    return bool(re.search(r"\bthu may\b", fold(info.text)) and _ROMAN.search(text))
+    if re.search(r"\b(so|khoa|thu|trung uong|nam|giai doan) may\b", question):
+        # an identifier is asked ("số mấy", "khóa mấy", "lần thứ mấy", "năm mấy"): any number names it
+        return bool(re.search(r"\d", text) or _ROMAN.search(text))
+    return False
 
 
 def _deputy_only(info: QuestionInfo, text: str) -> bool:

@@ -125,3 +125,51 @@ def test_help_lists_the_commands():
 def test_very_long_question_is_truncated_with_a_notice(seed_settings):
     proc = run("ask", "Lai Châu mở bao nhiêu lớp? " + "a " * 6000, index=seed_settings.index)
     assert proc.returncode == 0 and "Câu hỏi quá dài" in proc.stdout
+
+
+# format_answer on literal records (offsets into LAI_CHAU_TEXT, checked in the first test).
+LAI_CHAU_TEXT = (
+    "Báo cáo của Lai Châu.\nNăm 2022, toàn tỉnh mở 211 lớp/12.029 học viên bồi dưỡng lý luận chính trị.\nHết."
+)
+QUOTE = "Năm 2022, toàn tỉnh mở 211 lớp/12.029 học viên bồi dưỡng lý luận chính trị."
+CAVEAT = "Báo cáo của Lai Châu (năm 2022) không nêu số liệu năm 2023. Gần nhất: [1]"
+SOURCES = [
+    "Nguồn:",
+    "[1] Lai Châu: bồi dưỡng chính trị — Lai Châu",
+    "    Tệp lc.txt, ký tự 22–97",
+    f"    “{QUOTE}”",
+]
+
+
+def _records():
+    from assistant.records import AnswerSpan, Citation, Document
+
+    doc = Document("lc", "lc.txt", "Lai Châu: bồi dưỡng chính trị", LAI_CHAU_TEXT, province="Lai Châu")
+    cite = Citation(1, "lc", "lc.txt", "Lai Châu: bồi dưỡng chính trị", "Lai Châu", QUOTE, 22, 97, 0.9)
+    span = AnswerSpan(1, 45, 68, "211 lớp/12.029 học viên")
+    assert doc.text[cite.start : cite.end] == cite.quote and doc.text[span.start : span.end] == span.text
+    return cite, span
+
+
+def test_format_answer_prints_the_short_answer_first():
+    from assistant.cli import format_answer
+    from assistant.records import Answer
+
+    cite, span = _records()
+    question = "Lai Châu mở bao nhiêu lớp năm 2022?"
+    answer = Answer(question, f"{QUOTE} [1]", False, (cite,), answer_span=span)
+    rest = [f"Câu hỏi: {question}", f"Trả lời: {QUOTE} [1]", "", *SOURCES]
+    assert format_answer(answer).splitlines() == ["Trả lời ngắn: 211 lớp/12.029 học viên [1]", *rest]
+    # Without a span, nothing is added.
+    assert format_answer(Answer(question, f"{QUOTE} [1]", False, (cite,))).splitlines() == rest
+
+
+def test_format_answer_prints_the_caveat_and_the_nearest_quote():
+    from assistant.answer import NOT_FOUND
+    from assistant.cli import format_answer
+    from assistant.records import Answer
+
+    cite, _ = _records()
+    question = "Lai Châu mở bao nhiêu lớp năm 2023?"
+    answer = Answer(question, NOT_FOUND, True, (cite,), caveat=CAVEAT)
+    assert format_answer(answer).splitlines() == [f"Câu hỏi: {question}", f"Trả lời: {NOT_FOUND}", CAVEAT, "", *SOURCES]

