@@ -180,7 +180,16 @@ def build_index_data(
         manifest["dense"]["nlist"] = len(dense.centroids())
     term_df = _term_counts(old, chunks, reuse, to_embed)
     manifest["units"]["count"] = len(units)
-    data = IndexData(manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse, term_df=term_df, units=units)
+    data = IndexData(
+        manifest,
+        {d.doc_id: d for d in documents},
+        chunks,
+        dense,
+        sparse,
+        term_df=term_df,
+        units=units,
+        previous=old.path if old is not None else None,
+    )
     return data, len(to_embed)
 
 

@@ -140,6 +140,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     importer.start()
     settings = _settings(args, host=args.host, port=args.port)
     settings = settings.with_(query_engine=settings.serve_query_engine)
+    from ui.app import required_login
+
+    required_login(settings)  # refuse an exposed address without a login before anything is loaded or printed
     try:
         read_manifest(settings.index)
     except IndexNotFound:
@@ -279,6 +282,66 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"{p['rank']}. [{p['score']:.4f}] {p['title']} ({p['file']}, ký tự {p['start']}–{p['end']})")
         print("   " + p["text"][:300].replace("\n", " ") + ("…" if len(p["text"]) > 300 else ""))
     return EXIT_OK
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    """List the figures (or, with --people, the people) read from the reports, with their quotes."""
+    import csv
+
+    from .errors import IndexCorrupt
+    from .store import current_version_dir, read_manifest
+
+    settings = _settings(args)
+    read_manifest(settings.index)
+    from .facts import FACTS_FILE, FactStore
+
+    path = current_version_dir(settings.index) / FACTS_FILE
+    if not path.is_file():
+        raise IndexCorrupt(f"Index at {settings.index}/ holds no facts. Run: assistant index build")
+    store = FactStore(path)
+    if args.people:
+        rows = [p.to_dict() for p in store.people(args.province)]
+        columns = ["province", "name", "role", "quote", "file", "start", "end"]
+    else:
+        rows = [q.to_dict() for q in store.quantities(args.subject or "", args.province, args.year)]
+        columns = [
+            "province",
+            "year",
+            "subject",
+            "value",
+            "unit",
+            "qualifier",
+            "level",
+            "quote",
+            "file",
+            "start",
+            "end",
+        ]
+    if args.json:
+        for row in rows:
+            _print_json({k: row[k] for k in columns})
+    elif args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        if not rows:
+            print("Không có số liệu nào khớp.")
+        for row in rows:
+            if args.people:
+                print(f"{row['province'] or '?'}: {row['name']}" + (f" — {row['role']}" if row["role"] else ""))
+            else:
+                qualifier = f"{row['qualifier']} " if row["qualifier"] else ""
+                amount = f"{_vn_number(row['value'])}{'%' if row['unit'] == '%' else ''}"
+                print(f"{row['province'] or '?'} {row['year'] or ''}: {qualifier}{amount} {row['subject']}")
+            print(f"    “{row['quote']}” ({row['file']}, ký tự {row['start']}–{row['end']})")
+    return EXIT_OK
+
+
+def _vn_number(value: float) -> str:
+    """12029.0 -> "12.029", 102.9 -> "102,9": Vietnamese separators."""
+    whole, _, frac = f"{value:,.10g}".partition(".") if "." in f"{value:.10g}" else (f"{int(value):,}", "", "")
+    return whole.replace(",", ".") + ("," + frac if frac else "")
 
 
 # -- evaluation ----------------------------------------------------------------------------
@@ -499,6 +562,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="evals/reports")
     _common(p)
     p.set_defaults(func=cmd_eval_retrieval)
+
+    p = sub.add_parser("facts", help=cmd_facts.__doc__, description=cmd_facts.__doc__)
+    p.add_argument("subject", nargs="?", default="", help='what was counted, e.g. "lớp bồi dưỡng" (accents optional)')
+    p.add_argument("--province", default=None)
+    p.add_argument("--year", type=int, default=None)
+    p.add_argument("--people", action="store_true", help="people and their roles instead of figures")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object per line")
+    fmt.add_argument("--csv", action="store_true")
+    _common(p)
+    p.set_defaults(func=cmd_facts)
 
     p = sub.add_parser("search", help=cmd_search.__doc__, description=cmd_search.__doc__)
     p.add_argument("query", nargs="?")

@@ -18,6 +18,7 @@ from typing import Any
 from .config import Settings
 from .dense import DenseIndex
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
+from .facts import FACTS_FILE, FACTS_VERSION, FactStore
 from .records import Chunk, Document
 from .sparse import SparseIndex
 from .units import UNITS_VERSION, UnitTable
@@ -56,6 +57,10 @@ class IndexData:
     term_df: dict[str, int] | None = None
     # the quotable units of every report, with their vectors
     units: UnitTable | None = None
+    # facts read from the reports (facts.sqlite of this version)
+    facts: FactStore | None = None
+    # the version this one was updated from: its facts are copied for unchanged reports
+    previous: Path | None = None
 
     def __post_init__(self) -> None:
         self.chunk_rows = {c.chunk_id: i for i, c in enumerate(self.chunks)}
@@ -112,6 +117,7 @@ def build_manifest(
         ],
         "chunk_count": len(chunks),
         "units": {"version": UNITS_VERSION},
+        "facts": {"version": FACTS_VERSION},
         **(extra or {}),
     }
 
@@ -175,6 +181,9 @@ def save_index(root: Path, data: IndexData) -> Path:
     if data.units is not None:
         checkpoint("write_units")
         data.units.save(tmp)
+    checkpoint("write_facts")
+    previous_facts = data.previous / FACTS_FILE if data.previous is not None else None
+    FactStore.write(tmp, data.documents.values(), previous=previous_facts)
     checkpoint("write_manifest")
     with (tmp / "manifest.json").open("w", encoding="utf-8") as fh:
         json.dump(manifest, fh, ensure_ascii=False, indent=1)
@@ -192,6 +201,7 @@ def save_index(root: Path, data: IndexData) -> Path:
     _fsync_dir(root)
     data.manifest = manifest
     data.path = final
+    data.facts = FactStore(final / FACTS_FILE)
     _cleanup(root, keep=name)
     return final
 
@@ -221,6 +231,11 @@ def check_compatible(manifest: dict[str, Any], settings: Settings, root: Path) -
         raise IndexMismatch(
             f"Index at {root}/ has format {manifest.get('schema')}; this version reads {SCHEMA_VERSION}. "
             "Run: assistant index build"
+        )
+    if manifest.get("facts", {}).get("version") != FACTS_VERSION:
+        raise IndexMismatch(
+            f"Index at {root}/ holds facts of version {manifest.get('facts', {}).get('version')}; this version "
+            f"reads version {FACTS_VERSION}. Run: assistant index build"
         )
     if manifest.get("units", {}).get("version") != UNITS_VERSION:
         raise IndexMismatch(
@@ -268,8 +283,17 @@ def load_index(root: Path, settings: Settings) -> IndexData:
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(f"Cannot read {folder / TERM_DF}: {exc}. Run: assistant index build") from None
     units = UnitTable.load(folder, [d.doc_id for d in documents], int(manifest["embedder"]["dim"]))
+    facts = FactStore(folder / FACTS_FILE) if (folder / FACTS_FILE).is_file() else None
     return IndexData(
-        manifest, {d.doc_id: d for d in documents}, chunks, dense, sparse, folder, term_df=term_df, units=units
+        manifest,
+        {d.doc_id: d for d in documents},
+        chunks,
+        dense,
+        sparse,
+        folder,
+        term_df=term_df,
+        units=units,
+        facts=facts,
     )
 
 

@@ -1,0 +1,108 @@
+"""Facts read from the reports: measured against the hand-labelled sample, stored with the index version."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from assistant.build import build_index
+from assistant.cli import _vn_number
+from assistant.config import load_settings
+from assistant.facts import extract_people, extract_quantities
+from assistant.service import Assistant
+from assistant.update import update_index
+from assistant.vietnamese import fold
+
+from .conftest import BAC_GIANG, CORPUS, LAI_CHAU, ROOT
+
+DATA = ROOT / "tests" / "data"
+
+
+def _gold(name: str) -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _head_matches(predicted: str, gold: dict) -> bool:
+    """The predicted subject opens with the labelled head, or the label opens with its first word."""
+    p = fold(predicted)
+    first = p.split()[0] if p else "#"
+    return p.startswith(fold(gold["subject_head"])) or fold(gold["subject"]).startswith(first)
+
+
+def test_quantities_match_the_labelled_sample(seed_documents):
+    """Province, value and subject head against every quantity a reader found in the five reports."""
+    gold = _gold("facts_quantities.jsonl")
+    predicted = [q for d in seed_documents for q in extract_quantities(d)]
+    matched: set[int] = set()
+    for q in predicted:
+        for i, g in enumerate(gold):
+            if i in matched or g["file"] != q.file or g["number_text"] != q.number_text:
+                continue
+            if g["province"] == q.province and abs(g["value"] - q.value) < 1e-9 and _head_matches(q.subject, g):
+                matched.add(i)
+                break
+    precision, recall = len(matched) / len(predicted), len(matched) / len(gold)
+    print(f"quantities: {len(predicted)} found, {len(gold)} labelled, precision {precision:.3f}, recall {recall:.3f}")
+    assert precision >= 0.9 and recall >= 0.9
+    docs = {d.doc_id: d for d in seed_documents}
+    assert all(docs[q.doc_id].text[q.start : q.end] == q.quote for q in predicted)
+    assert all(q.number_text in q.quote for q in predicted)
+
+
+def test_people_match_the_labelled_sample(seed_documents):
+    gold = {(g["file"], g["name"]) for g in _gold("facts_people.jsonl")}
+    found = [p for d in seed_documents for p in extract_people(d)]
+    assert {(p.file, p.name) for p in found} == gold
+    docs = {d.doc_id: d for d in seed_documents}
+    assert all(docs[p.doc_id].text[p.start : p.end] == p.quote and p.name in p.quote for p in found)
+    roles = {p.name: p.role for p in found if p.role}
+    assert roles["Lê Thị Thanh Hà"] == "Ủy viên Ban Thường vụ Tỉnh ủy - Trưởng Ban Tuyên giáo Tỉnh ủy"
+
+
+def test_vietnamese_number_format():
+    assert [_vn_number(v) for v in (12029.0, 102.9, 3.0, 1650.0)] == ["12.029", "102,9", "3", "1.650"]
+
+
+@pytest.mark.slow
+def test_facts_are_stored_with_the_index_and_kept_in_step(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / BAC_GIANG, corpus / BAC_GIANG)
+    settings = load_settings(environ={}, corpus=corpus, index=tmp_path / "idx", show_progress=False)
+    build_index(settings, embedder=embedder)
+    shutil.copy(CORPUS / LAI_CHAU, corpus / LAI_CHAU)
+    update_index(settings, embedder=embedder)
+    fresh = settings.with_(index=tmp_path / "fresh")
+    build_index(fresh, embedder=embedder)
+
+    updated = Assistant.load(settings, embedder=embedder).data
+    full = Assistant.load(fresh, embedder=embedder).data
+    assert sorted(map(repr, updated.facts.quantities())) == sorted(map(repr, full.facts.quantities()))
+    assert sorted(map(repr, updated.facts.people())) == sorted(map(repr, full.facts.people()))
+    classes = [q for q in updated.facts.quantities("lop", province="Lai Châu") if q.value == 211]
+    assert classes and classes[0].unit == "lớp" and classes[0].year == 2022
+    doc = updated.documents[classes[0].doc_id]
+    assert doc.text[classes[0].start : classes[0].end] == classes[0].quote
+
+    def cli(*args):
+        out = subprocess.run(
+            [sys.executable, "-m", "assistant", "facts", *args, "--index", str(settings.index)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    lines = [json.loads(line) for line in cli("lớp", "--province", "Lai Châu", "--json").splitlines()]
+    keys = {"province", "year", "subject", "value", "unit", "quote", "file", "start", "end"}
+    assert lines and all(keys <= set(row) for row in lines) and any(row["value"] == 211 for row in lines)
+    rows = list(csv.DictReader(io.StringIO(cli("hoi nghi", "--csv"))))
+    assert rows and all(r["province"] in ("Bắc Giang", "Lai Châu") for r in rows)
+    assert "Lê Thị Thu Hồng" in cli("--people")
