@@ -67,6 +67,24 @@ def test_other_addresses_need_a_login(monkeypatch):
         serve(Settings(host="0.0.0.0"), block=False)
 
 
+def test_serve_on_an_exposed_address_prints_only_the_refusal(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "serve", "--host", "0.0.0.0", "--index", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 2 and "ASSISTANT_AUTH" in out.stderr
+    assert "http://" not in out.stderr + out.stdout and "Traceback" not in out.stderr
+    assert not (tmp_path / "none").exists()  # nothing was built or loaded before the refusal
+
+
 @pytest.mark.parametrize("question", ["😀😀", "", "?!?"])
 def test_bad_questions_through_the_api_get_a_message(served_app, question):
     from gradio_client import Client

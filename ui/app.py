@@ -373,6 +373,21 @@ def load_credentials(environ: dict[str, str] | None = None) -> list[tuple[str, s
     return pairs
 
 
+def required_login(settings: Settings) -> list[tuple[str, str]]:
+    """The logins to serve with; refuses a non-loopback address without any.
+
+    Raises:
+        BadSettings: a non-loopback address without credentials.
+    """
+    credentials = load_credentials()
+    if not _is_loopback(settings.host) and not credentials:
+        raise BadSettings(
+            f"Serving on {settings.host} makes the chat reachable from other machines: set a login first "
+            "with ASSISTANT_AUTH=user:password or ASSISTANT_AUTH_FILE=/path/to/logins."
+        )
+    return credentials
+
+
 def serve(settings: Settings, live: LiveAssistant | None = None, block: bool = True):
     """Start the web chat. Binds 127.0.0.1 unless told otherwise; any other address needs a login.
 
@@ -382,12 +397,7 @@ def serve(settings: Settings, live: LiveAssistant | None = None, block: bool = T
         BadSettings: a non-loopback address without credentials.
     """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    credentials = load_credentials()
-    if not _is_loopback(settings.host) and not credentials:
-        raise BadSettings(
-            f"Serving on {settings.host} makes the chat reachable from other machines: set a login first "
-            "with ASSISTANT_AUTH=user:password or ASSISTANT_AUTH_FILE=/path/to/logins."
-        )
+    credentials = required_login(settings)
     live = live or LiveAssistant(settings)
     demo = build_app(live, settings)
     demo.queue(default_concurrency_limit=4)
