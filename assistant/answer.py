@@ -40,6 +40,7 @@ class Draft:
     support: float = 0.0
     caveat: str | None = None
     answer_span: AnswerSpan | None = None
+    table: dict | None = None  # a comparison across provinces (crossreport.py)
 
 
 class EvidenceAnswerer:

@@ -173,10 +173,14 @@ def format_answer(answer) -> str:
     from .answer import remarks
 
     lines = [f"Câu hỏi: {answer.question}", *(f"({r})" for r in remarks(answer)), f"Trả lời: {answer.answer}"]
+    if answer.table:
+        for r in answer.table["rows"]:
+            shown = "không có số liệu" if r["value"] is None else f"{_vn_number(r['value'])} {r['unit']} [{r['n']}]"
+            lines.append(f"  {r['province']}{' ' + str(r['year']) if r['year'] else ''}: {shown}")
     span = answer.answer_span
     if span is not None and not answer.abstained and span.text.strip():
         lines.insert(0, f"Trả lời ngắn: {' '.join(span.text.split())} [{span.n}]")
-    if answer.caveat and answer.abstained:
+    if answer.caveat:
         lines.append(answer.caveat)
     if answer.citations:
         lines.append("")

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .constraints import statement_years
-from .metadata import province_mentions
+from .metadata import province_mentions, report_year
 from .records import Document
 from .units import unit_spans
 from .unittext import SURNAMES, read_unit
@@ -157,7 +157,7 @@ def extract_quantities(doc: Document, max_chars: int = 300, min_chars: int = 40)
                     doc.doc_id,
                     doc.file,
                     doc.province,
-                    min(years) if len(years) == 1 else (max(years) if years else None),
+                    _year(doc, years),
                     subject,
                     value,
                     unit_word,
@@ -170,6 +170,15 @@ def extract_quantities(doc: Document, max_chars: int = 300, min_chars: int = 40)
                 )
             )
     return out
+
+
+def _year(doc: Document, years: frozenset[int]) -> int | None:
+    """The statement's year: the report's own year when the statement names it among others, else the
+    earliest it names ("giai đoạn 2021 - 2025, tầm nhìn 2030" is not about 2030)."""
+    if not years:
+        return None
+    main = report_year(doc)
+    return main if main in years else min(years)
 
 
 def _measured_before(text: str, a: int, at: int) -> str:

@@ -159,6 +159,7 @@ class Answer:
     fallback: str | None = None
     caveat: str | None = None
     answer_span: AnswerSpan | None = None
+    table: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -168,6 +169,7 @@ class Answer:
             "abstained": self.abstained,
             "caveat": self.caveat,
             "answer_span": self.answer_span.to_dict() if self.answer_span else None,
+            "table": self.table,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [h.to_dict() for h in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},

@@ -134,7 +134,10 @@ class Assistant:
         query = searched or text
         k = k or self.settings.top_k
         info = analyze(query)
-        if len(info.provinces) >= 2:
+        table = self._across_provinces(info, k, mode, filters, timings)
+        if table is not None:
+            draft, hits = table
+        elif len(info.provinces) >= 2:
             draft, hits = self._ask_per_province(
                 query, info, max(k, self.settings.answer_passages), mode, filters, timings
             )
@@ -173,7 +176,24 @@ class Assistant:
             fallback=fallback,
             caveat=draft.caveat,
             answer_span=draft.answer_span,
+            table=draft.table,
         )
+
+    def _across_provinces(self, info, k: int, mode: str | None, filters: Filters | None, timings: dict[str, float]):
+        """A ranking or comparison across provinces answered from the facts table, or None."""
+        from .crossreport import answer_table, operation, rows_for
+
+        op = operation(info)
+        if op is None or self.data.facts is None or (filters is not None and filters.active()):
+            return None
+        t0 = time.perf_counter()
+        result = answer_table(rows_for(self.data.facts, self.data.documents, info), op, self.data.documents)
+        timings["facts"] = (time.perf_counter() - t0) * 1000
+        if result is None:
+            return None
+        text, citations, table, caveat = result
+        hits = self.retriever.search(info.text, k=k, mode=mode, filters=filters, timings=timings)
+        return Draft(text, False, citations, support=1.0, caveat=caveat, table=table), hits
 
     def _answer(self, answerer: EvidenceAnswerer, info, qvec, hits: list[Hit], limit: int | None = None):
         """The draft, and the passages re-ranked by their evidence (settings.rerank)."""

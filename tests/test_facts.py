@@ -106,3 +106,30 @@ def test_facts_are_stored_with_the_index_and_kept_in_step(tmp_path, embedder):
     rows = list(csv.DictReader(io.StringIO(cli("hoi nghi", "--csv"))))
     assert rows and all(r["province"] in ("Bắc Giang", "Lai Châu") for r in rows)
     assert "Lê Thị Thu Hồng" in cli("--people")
+
+
+@pytest.mark.slow
+def test_a_question_across_provinces_is_answered_with_a_cited_table(seed_assistant):
+    from ui.render import render_answer
+
+    answer = seed_assistant.ask("Tỉnh nào mở nhiều lớp bồi dưỡng lý luận chính trị nhất?")
+    table = answer.to_dict()["table"]
+    assert table is not None and table["columns"] == ["province", "year", "value", "unit", "level", "n"]
+    by_province = {r["province"]: r for r in table["rows"]}
+    assert by_province["Lai Châu"]["value"] == 211 and by_province["Lai Châu"]["year"] == 2022
+    assert by_province["Trà Vinh"]["value"] is not None  # Trà Vinh's Đảng ủy Khối also states classes
+    assert by_province["Hà Nam"]["value"] is None  # listed as "không có số liệu"
+    assert answer.answer.startswith("Nhiều nhất — Lai Châu: 211")
+    assert answer.caveat and "khác nhau" in answer.caveat
+    docs = seed_assistant.data.documents
+    for r in table["rows"]:
+        if r["value"] is not None:
+            c = answer.citations[r["n"] - 1]
+            assert docs[c.doc_id].text[c.start : c.end] == c.quote and c.province == r["province"]
+            assert r["as_written"] in c.quote  # every number in the table is in its cited quote
+    assert "| Lai Châu | 2022 | 211 |" in render_answer(answer)
+
+
+@pytest.mark.slow
+def test_a_question_about_one_province_is_not_a_table(seed_assistant):
+    assert seed_assistant.ask("Bắc Giang tổ chức bao nhiêu hội nghị năm 2023?").table is None

@@ -38,7 +38,25 @@ def render_answer(answer: Answer) -> str:
         if span is not None and span.text.strip():
             lines.append(f"**{_md_inline(span.text)}** [{span.n}]")
         lines.append(answer.answer)
+        if answer.table:
+            lines.append(render_table(answer.table))
+        if answer.caveat:
+            lines.append(f"_{answer.caveat}_")
     return "\n\n".join(lines)
+
+
+def render_table(table: dict) -> str:
+    """A comparison across provinces as a Markdown table; each figure points at its quote [n]."""
+    head = "| Tỉnh/thành | Năm | Số liệu | Đếm gì | Cấp | Nguồn |\n|---|---|---|---|---|---|"
+    rows = []
+    for r in table["rows"]:
+        if r["value"] is None:
+            rows.append(f"| {r['province']} | | không có số liệu | | | |")
+            continue
+        value = f"{r['value']:,.10g}".replace(",", "_").replace(".", ",").replace("_", ".")
+        cells = [r["province"], r["year"] or "", value, _md_inline(r["unit"] or ""), r["level"] or "", f"[{r['n']}]"]
+        rows.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join([head, *rows])
 
 
 def _meta(province: str | None, date: str | None, file: str, extra: str = "") -> str:
