@@ -79,7 +79,7 @@ class EvidenceAnswerer:
             return Draft(NOT_FOUND, True, reason="no sentence in the passages")
         threshold = self.model.threshold
         order = [int(i) for i in np.argsort(-probs, kind="stable")]
-        mismatches = dict(enumerate(ev.mismatches))
+        mismatches = ev.mismatches
         fitting = [i for i in order if not mismatches[i]]
         best = fitting[0] if fitting else None
         confidence = self._confidence(ev, best, fitting) if best is not None else 0.0
@@ -101,7 +101,8 @@ class EvidenceAnswerer:
                     break
                 chosen.append(row)
                 used += row[2] - row[1]
-        floor = max(threshold, self.model.second_ratio * float(probs[best]))
+        # The same rule the ratio was fitted with (evals/train_scorer.py, composed()).
+        floor = self.model.second_ratio * float(probs[best])
         for i in fitting[1:]:
             if len(chosen) >= self.settings.answer_max_quotes or probs[i] < floor:
                 break
