@@ -44,6 +44,9 @@ _LEVELS = [
 # Clauses end at , ; : and brackets, but not at the comma of a decimal ("102,9%").
 _CLAUSE = re.compile(r"(?:[^,;:()]|,(?=\d))+")
 # A number followed by a unit of time is a period ("06 tháng đầu năm"), not a count; "Ban Chỉ đạo 35" names.
+# "Học viên: 275" inside a table row written with its headers (ingest.table_lines), and the row's label.
+_HEADED_CELL = re.compile(r"(?:^|;\s*)([^\W\d_][^:;.\d]{0,60}):\s*$")
+_ROW_LABEL = re.compile(r"([^:;]{1,60}):\s*([^;\d]{1,60});")
 _DURATION = re.compile(r"\s*(tháng|năm|ngày|tuần|quý|giờ|phút)\b", re.I)
 _NAMED = re.compile(r"(Ban Chỉ đạo|BCĐ|Trung ương)\)?\s*$")
 _ROLE_END = re.compile(r"[.;]|\s(?:phát biểu|dự|chủ trì|chỉ đạo|cho biết|nhấn mạnh|khẳng định|đề nghị)\b")
@@ -145,11 +148,19 @@ def extract_quantities(doc: Document, max_chars: int = 300, min_chars: int = 40)
                 unit_word = "%"
                 subject = " ".join(words) or _measured_before(text, a, m.start())
             else:
-                if not words:
+                cell = _HEADED_CELL.search(text[a : m.start()])
+                if not words and cell is not None:
+                    # a table row written with its headers ("Huyện: Trùng Khánh; Học viên: 275."): the
+                    # column names what is counted, the row label where; the whole row is the quote
+                    label = _ROW_LABEL.match(text, a)
+                    unit_word = cell.group(1).lower()
+                    subject = cell.group(1) + (f" ({label.group(2)})" if label else "")
+                elif not words:
                     continue
-                unit_word = words[0]
-                subject = " ".join(words)
-            x, y = _clause_around(text, a, b, m.start())
+                else:
+                    unit_word = words[0]
+                    subject = " ".join(words)
+            x, y = (a, b) if cell_row(text, a, b) else _clause_around(text, a, b, m.start())
             clause = text[x:y]
             level = next((name for pattern, name in _LEVELS if pattern.search(clause)), None)
             out.append(
@@ -179,6 +190,11 @@ def _year(doc: Document, years: frozenset[int]) -> int | None:
         return None
     main = report_year(doc)
     return main if main in years else min(years)
+
+
+def cell_row(text: str, a: int, b: int) -> bool:
+    """The unit is a table row written with its headers."""
+    return bool(_ROW_LABEL.match(text, a)) and text[a:b].count(": ") >= 2
 
 
 def _measured_before(text: str, a: int, at: int) -> str:

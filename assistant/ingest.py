@@ -164,11 +164,34 @@ def docx_to_text(data: bytes, name: str) -> str:
         raise BadReport(name, f"not a valid .docx file ({type(exc).__name__})") from None
     except Exception as exc:  # python-docx raises assorted lxml/opc errors for foreign zips
         raise BadReport(name, f"not a valid .docx file ({type(exc).__name__})") from None
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append(" | ".join(cell.text.strip() for cell in row.cells))
+    from docx.table import Table
+
+    parts: list[str] = []
+    # Paragraphs and tables in reading order: a table's rows stay where the report puts them.
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            parts += table_lines([[cell.text.strip() for cell in row.cells] for row in block.rows])
+        else:
+            parts.append(block.text)
     return "\n\n".join(parts)
+
+
+def table_lines(rows: list[list[str]]) -> list[str]:
+    """One line per table row. When the first row is a header (no number in it) and other rows hold
+    numbers, each row is written with its headers ("Huyện: Trùng Khánh; Số lớp: 4; Học viên: 275"), so a
+    quoted row still says what its figures are; otherwise the cells are joined with " | "."""
+    rows = [r for r in rows if any(c for c in r)]
+    if not rows:
+        return []
+    header = rows[0]
+    has_number = any(re.search(r"\d", c) for r in rows[1:] for c in r)
+    if len(rows) > 1 and has_number and all(c and not re.search(r"\d", c) for c in header):
+        out = []
+        for row in rows[1:]:
+            cells = [f"{h}: {c}" for h, c in zip(header, row) if c]
+            out.append("; ".join(cells) + ".")
+        return out
+    return [" | ".join(r) for r in rows]
 
 
 def extract_text(path: Path, data: bytes) -> str:

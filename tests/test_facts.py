@@ -133,3 +133,48 @@ def test_a_question_across_provinces_is_answered_with_a_cited_table(seed_assista
 @pytest.mark.slow
 def test_a_question_about_one_province_is_not_a_table(seed_assistant):
     assert seed_assistant.ask("Bắc Giang tổ chức bao nhiêu hội nghị năm 2023?").table is None
+
+
+def _report_with_a_table(path):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Báo cáo kết quả công tác giáo dục lý luận chính trị năm 2023 của tỉnh Cao Bằng")
+    document.add_paragraph("Năm 2023, các huyện trong tỉnh Cao Bằng tiếp tục mở các lớp bồi dưỡng lý luận chính trị.")
+    document.add_paragraph("Kết quả mở lớp của các huyện như sau:")
+    table = document.add_table(rows=3, cols=3)
+    for r, row in enumerate([["Huyện", "Số lớp", "Học viên"], ["Trùng Khánh", "4", "275"], ["Bảo Lạc", "3", "190"]]):
+        for c, value in enumerate(row):
+            table.rows[r].cells[c].text = value
+    document.add_paragraph("Các lớp học được tổ chức nghiêm túc, đúng kế hoạch.")
+    document.save(path)
+
+
+def test_docx_tables_stay_in_reading_order_with_their_headers(tmp_path):
+    from assistant.config import Settings
+    from assistant.ingest import read_report
+
+    _report_with_a_table(tmp_path / "cao-bang.docx")
+    doc = read_report(tmp_path / "cao-bang.docx", Settings())
+    row = "Huyện: Trùng Khánh; Số lớp: 4; Học viên: 275."
+    assert row in doc.text
+    assert doc.text.index("Kết quả mở lớp") < doc.text.index(row) < doc.text.index("Các lớp học được tổ chức")
+    facts = {(q.unit, q.value): q for q in extract_quantities(doc)}
+    assert facts[("học viên", 275)].quote == row and "Trùng Khánh" in facts[("học viên", 275)].subject
+
+
+@pytest.mark.slow
+def test_a_question_about_a_docx_table_row_is_answered_with_the_row(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / BAC_GIANG, corpus / BAC_GIANG)
+    settings = load_settings(environ={}, corpus=corpus, index=tmp_path / "idx", show_progress=False)
+    build_index(settings, embedder=embedder)
+    _report_with_a_table(tmp_path / "cao-bang.docx")
+    from assistant.update import add_reports
+
+    result = add_reports(settings, [("cao-bang.docx", (tmp_path / "cao-bang.docx").read_bytes())], embedder=embedder)
+    assert result.added == ["cao-bang.docx"]
+    answer = Assistant.load(settings, embedder=embedder).ask("Huyện Trùng Khánh có bao nhiêu học viên?")
+    assert not answer.abstained and "275" in answer.answer, answer.to_dict()
+    assert any(c.quote == "Huyện: Trùng Khánh; Số lớp: 4; Học viên: 275." for c in answer.citations)
