@@ -65,17 +65,24 @@ def test_people_match_the_labelled_sample(seed_documents):
     assert roles["Lê Thị Thanh Hà"] == "Ủy viên Ban Thường vụ Tỉnh ủy - Trưởng Ban Tuyên giáo Tỉnh ủy"
 
 
+def _bac_giang_index(tmp_path, embedder):
+    """Settings for a corpus of the Bắc Giang report and its built index, in tmp_path."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / BAC_GIANG, corpus / BAC_GIANG)
+    settings = load_settings(environ={}, corpus=corpus, index=tmp_path / "idx", show_progress=False)
+    build_index(settings, embedder=embedder)
+    return settings
+
+
 def test_vietnamese_number_format():
     assert [_vn_number(v) for v in (12029.0, 102.9, 3.0, 1650.0)] == ["12.029", "102,9", "3", "1.650"]
 
 
 @pytest.mark.slow
 def test_facts_are_stored_with_the_index_and_kept_in_step(tmp_path, embedder):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(CORPUS / BAC_GIANG, corpus / BAC_GIANG)
-    settings = load_settings(environ={}, corpus=corpus, index=tmp_path / "idx", show_progress=False)
-    build_index(settings, embedder=embedder)
+    settings = _bac_giang_index(tmp_path, embedder)
+    corpus = settings.corpus
     shutil.copy(CORPUS / LAI_CHAU, corpus / LAI_CHAU)
     update_index(settings, embedder=embedder)
     fresh = settings.with_(index=tmp_path / "fresh")
@@ -165,11 +172,7 @@ def test_docx_tables_stay_in_reading_order_with_their_headers(tmp_path):
 
 @pytest.mark.slow
 def test_a_question_about_a_docx_table_row_is_answered_with_the_row(tmp_path, embedder):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(CORPUS / BAC_GIANG, corpus / BAC_GIANG)
-    settings = load_settings(environ={}, corpus=corpus, index=tmp_path / "idx", show_progress=False)
-    build_index(settings, embedder=embedder)
+    settings = _bac_giang_index(tmp_path, embedder)
     _report_with_a_table(tmp_path / "cao-bang.docx")
     from assistant.update import add_reports
 
