@@ -131,6 +131,14 @@ def html_to_text(html: str) -> str:
     body = soup.body or soup
     for tag in soup(["title"]):
         tag.decompose()
+    # Tables become one line per row, with the column headers when the first row holds them (table_lines).
+    for table in body.find_all("table"):
+        if table.find_parent("table") is not None:
+            continue
+        rows = [[cell.get_text(" ", strip=True) for cell in tr.find_all(["th", "td"])] for tr in table.find_all("tr")]
+        block = soup.new_tag("div")
+        block.string = "\n" + "\n".join(table_lines(rows)) + "\n"
+        table.replace_with(block)
     text = body.get_text("\n")
     return f"{title}\n\n{text}" if title else text
 

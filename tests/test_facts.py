@@ -170,14 +170,39 @@ def test_docx_tables_stay_in_reading_order_with_their_headers(tmp_path):
     assert facts[("học viên", 275)].quote == row and "Trùng Khánh" in facts[("học viên", 275)].subject
 
 
+_PAGE = (
+    "<html><head><title>Báo cáo Cao Bằng</title></head><body><h1>Kết quả giáo dục lý luận chính trị năm 2023"
+    "</h1><p>Năm 2023, các huyện của tỉnh Cao Bằng mở các lớp bồi dưỡng lý luận chính trị như sau:</p>"
+    "<table><tr><th>Huyện</th><th>Số lớp</th><th>Học viên</th></tr><tr><td>Trùng Khánh</td><td>4</td>"
+    "<td>275</td></tr><tr><td>Bảo Lạc</td><td>3</td><td>190</td></tr></table>"
+    "<p>Các lớp học được tổ chức nghiêm túc, đúng kế hoạch.</p></body></html>"
+)
+
+
 @pytest.mark.slow
-def test_a_question_about_a_docx_table_row_is_answered_with_the_row(tmp_path, embedder):
+@pytest.mark.parametrize("name", ["cao-bang.docx", "cao-bang.html"])
+def test_a_question_about_a_table_row_is_answered_with_the_row(tmp_path, embedder, name):
     settings = _bac_giang_index(tmp_path, embedder)
-    _report_with_a_table(tmp_path / "cao-bang.docx")
+    if name.endswith(".docx"):
+        _report_with_a_table(tmp_path / name)
+    else:
+        (tmp_path / name).write_text(_PAGE, encoding="utf-8")
     from assistant.update import add_reports
 
-    result = add_reports(settings, [("cao-bang.docx", (tmp_path / "cao-bang.docx").read_bytes())], embedder=embedder)
-    assert result.added == ["cao-bang.docx"]
+    result = add_reports(settings, [(name, (tmp_path / name).read_bytes())], embedder=embedder)
+    assert result.added == [name]
     answer = Assistant.load(settings, embedder=embedder).ask("Huyện Trùng Khánh có bao nhiêu học viên?")
     assert not answer.abstained and "275" in answer.answer, answer.to_dict()
     assert any(c.quote == "Huyện: Trùng Khánh; Số lớp: 4; Học viên: 275." for c in answer.citations)
+
+
+def test_html_tables_become_rows_with_their_headers(tmp_path):
+    from assistant.config import Settings
+    from assistant.ingest import read_report
+
+    (tmp_path / "cao-bang.html").write_text(_PAGE, encoding="utf-8")
+    doc = read_report(tmp_path / "cao-bang.html", Settings())
+    row = "Huyện: Trùng Khánh; Số lớp: 4; Học viên: 275."
+    assert row in doc.text and doc.text.index("như sau") < doc.text.index(row) < doc.text.index("nghiêm túc")
+    facts = {(q.unit, q.value): q for q in extract_quantities(doc)}
+    assert facts[("học viên", 275)].quote == row and doc.text[facts[("học viên", 275)].start :].startswith(row)
