@@ -102,9 +102,11 @@ class Retriever:
             t0 = time.perf_counter()
             dense_hits = self.data.dense.search(qv, depth, allowed)
             timings["dense"] = (time.perf_counter() - t0) * 1000
+        all_sparse = None
         if w_sparse > 0:
             t0 = time.perf_counter()
-            sparse_hits = self.data.sparse.search(question, depth, allowed)
+            all_sparse = self.data.sparse.scores(question)
+            sparse_hits = self.data.sparse.search(question, depth, allowed, scores=all_sparse)
             timings["bm25"] = (time.perf_counter() - t0) * 1000
 
         fused = rrf([[i for i, _ in dense_hits], [i for i, _ in sparse_hits]], [w_dense, w_sparse], k=s.rrf_k)
@@ -119,7 +121,8 @@ class Retriever:
                 chunk=self.data.chunks[i],
                 score=fused[i],
                 dense_score=dense_score.get(i),
-                sparse_score=sparse_score.get(i),
+                # every hit's BM25 score, also for those BM25 alone did not rank (the evidence reads it)
+                sparse_score=sparse_score.get(i, float(all_sparse[i]) if all_sparse is not None else None),
             )
             for r, i in enumerate(order, start=1)
         ]

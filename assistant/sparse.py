@@ -155,9 +155,13 @@ class SparseIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
 
-    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-k (row, score) with a positive score, optionally restricted to `allowed` rows."""
-        scores = self.scores(query)
+    def search(
+        self, query: str, k: int, allowed: np.ndarray | None = None, scores: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Top-k (row, score) with a positive score, optionally restricted to `allowed` rows.
+
+        `scores` is self.scores(query) when the caller already has it."""
+        scores = self.scores(query) if scores is None else scores
         if allowed is not None:
             mask = np.zeros_like(scores, dtype=bool)
             mask[np.asarray(allowed, dtype=np.int64)] = True
