@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .metadata import YEAR_RE, report_year
-from .question import QuestionInfo
+from .question import QuestionInfo, asks_rate
 from .records import Document
 from .sentences import sentence_spans
 from .unittext import read_unit
@@ -74,7 +74,7 @@ def _holds_count(info: QuestionInfo, text: str) -> bool:
     unit = read_unit(text)
     asked = {t for t in TOKEN_RE.findall(info.text) if t[0].isdigit()}
     question = fold(info.text)
-    if re.search(r"\b(ty le|ti le|phan tram)\b", question):
+    if asks_rate(info.text):
         return unit.percent  # a rate is asked: only a percentage answers it
     if any(n not in asked for n in unit.numbers) or unit.number_words or unit.percent:
         return True

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .constraints import statement_years
-from .question import QuestionInfo
+from .question import QuestionInfo, asks_rate
 from .records import Document
 from .units import UNITS_VERSION, UnitTable
 from .unittext import read_unit
@@ -103,7 +103,6 @@ def feature_set_id(features: Sequence[str] = FEATURES) -> str:
     return f"f{len(features)}-{digest[:10]}"
 
 
-_PERCENT_WORDS = re.compile(r"\b(ty le|ti le|phan tram)\b")
 _NAME_WORDS = re.compile(r"\b(ten|chu de|khau hieu|phuong cham|tieu de|ten goi)\b")
 
 
@@ -133,7 +132,7 @@ def question_terms(info: QuestionInfo, idf: Callable[[str], float]) -> QuestionT
         exact=frozenset(info.terms) if info.accented else frozenset(),
         bigrams=frozenset(f"{a}_{b}" for a, b in zip(keys, keys[1:])),
         count_head=info.count_noun[0] if info.count_noun else None,
-        asks_percent=bool(_PERCENT_WORDS.search(q)),
+        asks_percent=asks_rate(info.text),
         asks_name=bool(_NAME_WORDS.search(q)),
     )
 

@@ -43,6 +43,14 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
     ("manner", re.compile(r"\b(nhu the nao|the nao|bang cach nao|ra sao)\b")),
 ]
 
+_RATE = re.compile(r"\b(ty le|ti le|phan tram)\b")
+
+
+def asks_rate(question: str) -> bool:
+    """The question asks for a rate ("tỷ lệ", "phần trăm"): only a percentage answers it."""
+    return bool(_RATE.search(fold(question)))
+
+
 _COUNT_NOUN = re.compile(r"\b(?:bao nhieu|may|so luong|tong so)\s+(\w+(?:\s+\w+)?)")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -112,8 +112,6 @@ def unaccented(questions: Sequence[LabeledQuestion]) -> list[LabeledQuestion]:
 
     Their ids get a "~plain" suffix: cross-validation keeps both spellings of a question in one fold.
     """
-    from dataclasses import replace
-
     return [replace(q, qid=f"{q.qid}~plain", text=fold(q.text)) for q in questions if has_diacritics(q.text)]
 
 
@@ -175,8 +173,6 @@ def collect(
         if near_misses and q.answerable:
             gold_rows = _gold_chunk_rows(assistant, q)
             kept = [h for h in pool if assistant.data.chunk_rows[h.chunk.chunk_id] not in gold_rows][:depth]
-            from dataclasses import replace
-
             kept = assistant.retriever.complete_scores(
                 text, qvec, [replace(h, rank=r) for r, h in enumerate(kept, start=1)]
             )
