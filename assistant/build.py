@@ -148,7 +148,9 @@ def build_index_data(
     timings["embed_units"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    kind = resolve_kind(settings.dense_index, len(chunks), settings.ann_threshold)
+    milvus = settings.backend == "milvus"
+    # On Milvus the local vectors are only kept (for updates and moves), never searched: exact float32 rows.
+    kind = "flat" if milvus else resolve_kind(settings.dense_index, len(chunks), settings.ann_threshold)
     dense = DenseIndex(
         embedder.dim,
         kind=kind,
@@ -156,17 +158,19 @@ def build_index_data(
         ef_construction=settings.hnsw_ef_construction,
         ef_search=settings.hnsw_ef_search,
         nprobe=settings.ivf_nprobe,
-        store=settings.dense_store,
+        store="float32" if milvus else settings.dense_store,
         nlist=settings.ivf_nlist,
     )
     dense.add(vectors, np.arange(len(chunks)), centroids=_reusable_cells(settings, old, kind, len(chunks)))
     reused = dict(reuse)
-    sparse = SparseIndex.build(
-        [passage_text(c) for c in chunks],
-        settings.bm25_bigrams,
-        previous=old.sparse if old is not None else None,
-        reuse_rows=[reused.get(row) for row in range(len(chunks))] if reused else None,
-    )
+    sparse = None
+    if not milvus:
+        sparse = SparseIndex.build(
+            [passage_text(c) for c in chunks],
+            settings.bm25_bigrams,
+            previous=old.sparse if old is not None else None,
+            reuse_rows=[reused.get(row) for row in range(len(chunks))] if reused else None,
+        )
     timings["index"] = time.perf_counter() - t0
     # A report keeps the time it first entered the index across updates.
     added_at = {d["doc_id"]: d["added_at"] for d in old.manifest.get("documents", []) if "added_at" in d} if old else {}
@@ -174,6 +178,11 @@ def build_index_data(
         settings, embedder.model_id, embedder.dim, documents, chunks, added_at=added_at, file_stats=file_stats
     )
     manifest["dense"] = {"kind": kind, "store": dense.store}
+    manifest["backend"] = {"name": settings.backend}
+    if milvus:
+        from .milvus.collection import collection_name
+
+        manifest["backend"]["collection"] = collection_name(settings)
     if kind == "hnsw":
         manifest["dense"]["hnsw_m"] = settings.hnsw_m
     if kind == "ivf":
@@ -191,6 +200,19 @@ def build_index_data(
         previous=old.path if old is not None else None,
     )
     return data, len(to_embed)
+
+
+def publish(settings: Settings, data: IndexData) -> Path:
+    """Save `data` as the new index version; on Milvus, its chunks reach the collection before the switch
+    and the rows it no longer holds leave after (assistant/milvus/sync.py: kill-safe, re-runnable)."""
+    if data.manifest["backend"]["name"] != "milvus":
+        return save_index(settings.index, data)
+    from .milvus.sync import prune, push
+
+    collection = push(settings, data, data.manifest["backend"]["collection"])
+    path = save_index(settings.index, data)
+    prune(collection, data)
+    return path
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, progress: bool | None = None) -> BuildResult:
@@ -219,7 +241,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
         )
         t0 = time.perf_counter()
         data.manifest["skipped"] = [{"file": s.file, "reason": s.reason} for s in report.skipped]
-        path = save_index(settings.index, data)
+        path = publish(settings, data)
         timings["save"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
     return BuildResult(path, len(report.documents), len(data.chunks), report.skipped, timings)

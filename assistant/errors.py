@@ -58,3 +58,7 @@ class ConversionMismatch(AssistantError):
 
 class ScorerMismatch(AssistantError):
     """The evidence scorer file is missing, unreadable, or was trained on other features or another model."""
+
+
+class BackendUnavailable(AssistantError):
+    """The retrieval backend (a Milvus server, or its client library) cannot be reached or used."""

@@ -85,7 +85,20 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
         timings = timings if timings is not None else {}
-        question = nfc(question)
+        return self._rank(nfc(question), k, mode, filters, boost, timings, query_vector)
+
+    def _rank(
+        self,
+        question: str,
+        k: int,
+        mode: str,
+        filters: Filters | None,
+        boost: bool,
+        timings: dict[str, float],
+        query_vector: np.ndarray | None,
+    ) -> list[Hit]:
+        """search() once its arguments are resolved: the part each backend does its own way."""
+        s = self.settings
         allowed = self.allowed_rows(filters)
         depth = max(s.candidates, k)
 
@@ -172,3 +185,16 @@ class Retriever:
                 factor += s.year_boost
             out[i] = score * factor
         return out
+
+
+def make_retriever(data: IndexData, embedder: Embedder, settings: Settings) -> Retriever:
+    """The retriever of the backend the index version is served by (its manifest says which).
+
+    Raises:
+        BackendUnavailable, IndexNotFound, IndexMismatch: Milvus is unreachable or its collection does not fit.
+    """
+    if data.manifest.get("backend", {}).get("name") == "milvus":
+        from .milvus.retriever import MilvusRetriever
+
+        return MilvusRetriever(data, embedder, settings)
+    return Retriever(data, embedder, settings)

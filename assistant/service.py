@@ -15,7 +15,7 @@ from .errors import IndexMismatch
 from .evidence import rerank_by_evidence
 from .question import analyze, clean_question, split_by_province
 from .records import Answer, Citation, Hit
-from .retrieve import Filters, Retriever
+from .retrieve import Filters, make_retriever
 from .store import CURRENT, IndexData, check_compatible, load_index, read_manifest
 
 
@@ -26,7 +26,7 @@ class Assistant:
         self.settings = settings
         self.data = data
         self.embedder = embedder
-        self.retriever = Retriever(data, embedder, settings)
+        self.retriever = make_retriever(data, embedder, settings)
         self._answerer: EvidenceAnswerer | None = None
         self._llm = None
 

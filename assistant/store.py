@@ -49,8 +49,10 @@ class IndexData:
     manifest: dict[str, Any]
     documents: dict[str, Document]
     chunks: list[Chunk]
-    dense: DenseIndex
-    sparse: SparseIndex
+    # None when serving from Milvus: the collection holds the vectors and BM25 (a Milvus-backed version keeps
+    # the vectors here for updates and moves, but no local BM25)
+    dense: DenseIndex | None
+    sparse: SparseIndex | None
     path: Path | None = None
     chunk_rows: dict[str, int] = field(default_factory=dict)
     # term -> number of chunks whose text holds it (folded_terms), for the answerer's IDF
@@ -173,7 +175,8 @@ def save_index(root: Path, data: IndexData) -> Path:
     checkpoint("write_dense")
     data.dense.save(tmp)
     checkpoint("write_sparse")
-    data.sparse.save(tmp)
+    if data.sparse is not None:
+        data.sparse.save(tmp)
     _write_jsonl(tmp / "documents.jsonl", [d.to_dict() for d in data.documents.values()])
     _write_jsonl(tmp / "chunks.jsonl", [c.to_dict() for c in data.chunks])
     if data.term_df is not None:
@@ -225,8 +228,21 @@ def read_manifest(root: Path) -> dict[str, Any]:
         raise IndexCorrupt(f"Cannot read {folder / 'manifest.json'}: {exc}. Run: assistant index build") from None
 
 
-def check_compatible(manifest: dict[str, Any], settings: Settings, root: Path) -> None:
-    """Fail with what differs when the index was built with other settings than these."""
+def manifest_backend(manifest: dict[str, Any]) -> str:
+    """Where the version's retrieval runs: "local" or "milvus" (versions older than the setting: local)."""
+    return str(manifest.get("backend", {}).get("name", "local"))
+
+
+def check_compatible(manifest: dict[str, Any], settings: Settings, root: Path, backend: bool = True) -> None:
+    """Fail with what differs when the index was built with other settings than these.
+
+    `backend` False accepts a version served by another backend: an update moves it without re-embedding.
+    """
+    if backend and manifest_backend(manifest) != settings.backend:
+        raise IndexMismatch(
+            f"Index at {root}/ is served by the {manifest_backend(manifest)} backend; settings ask for "
+            f"{settings.backend}. Run: assistant index update --backend {settings.backend} (reuses the stored vectors)"
+        )
     if manifest.get("schema") != SCHEMA_VERSION:
         raise IndexMismatch(
             f"Index at {root}/ has format {manifest.get('schema')}; this version reads {SCHEMA_VERSION}. "
@@ -253,28 +269,37 @@ def check_compatible(manifest: dict[str, Any], settings: Settings, root: Path) -
         raise IndexMismatch(f"Index at {root}/ was built with " + ", ".join(diffs) + ". Run: assistant index build")
 
 
-def load_index(root: Path, settings: Settings) -> IndexData:
+def load_index(root: Path, settings: Settings, for_update: bool = False) -> IndexData:
     """Load the current index version, checking it matches the settings.
+
+    Args:
+        for_update: load the stored vectors even when Milvus serves them, and accept a version of another
+            backend (the update moves it).
 
     Raises:
         IndexNotFound, IndexMismatch, IndexCorrupt.
     """
     folder = current_version_dir(root)
     manifest = read_manifest(root)
-    check_compatible(manifest, settings, root)
+    check_compatible(manifest, settings, root, backend=not for_update)
+    local = manifest_backend(manifest) == "local"
     try:
         documents = [Document.from_dict(d) for d in _read_jsonl(folder / "documents.jsonl")]
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorrupt(f"Cannot read the index records in {folder}: {exc}. Run: assistant index build") from None
-    dense = DenseIndex.load(
-        folder, int(manifest["embedder"]["dim"]), ef_search=settings.hnsw_ef_search, nprobe=settings.ivf_nprobe
-    )
-    sparse = SparseIndex.load(folder, mmap=settings.bm25_mmap)
-    if not (dense.size == sparse.size == len(chunks) == manifest.get("chunk_count")):
+    dense = sparse = None
+    if local or for_update:
+        dense = DenseIndex.load(
+            folder, int(manifest["embedder"]["dim"]), ef_search=settings.hnsw_ef_search, nprobe=settings.ivf_nprobe
+        )
+    if local:
+        sparse = SparseIndex.load(folder, mmap=settings.bm25_mmap)
+    sizes = [len(chunks), *(x.size for x in (dense, sparse) if x is not None)]
+    if any(n != manifest.get("chunk_count") for n in sizes):
         raise IndexCorrupt(
-            f"Index at {folder} is inconsistent: {dense.size} vectors, {sparse.size} BM25 rows, "
-            f"{len(chunks)} chunks. Run: assistant index build"
+            f"Index at {folder} is inconsistent: {dense.size if dense else '-'} vectors, "
+            f"{sparse.size if sparse else '-'} BM25 rows, {len(chunks)} chunks. Run: assistant index build"
         )
     term_df = None
     if (folder / TERM_DF).is_file():

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .build import BuildResult, build_index, build_index_data
+from .build import BuildResult, build_index, build_index_data, publish
 from .config import Settings
 from .embed import Embedder, make_embedder
 from .errors import BadReport, IndexNotFound
 from .ingest import document_from_bytes, read_corpus
-from .store import check_compatible, load_index, read_manifest, save_index, writer_lock
+from .store import check_compatible, load_index, read_manifest, writer_lock
 
 
 @dataclass
@@ -57,7 +57,8 @@ class UpdateResult:
 def update_index(settings: Settings, embedder: Embedder | None = None, progress: bool | None = None) -> UpdateResult:
     """Bring the index in line with the corpus folder, embedding only new or changed reports.
 
-    With no index yet, this is a full build.
+    With no index yet, this is a full build. An index served by the other backend is moved to settings'
+    backend with its stored vectors (local -> Milvus: the collection is filled without re-embedding).
 
     Raises:
         IndexMismatch: the index was built with other model/chunking settings (a full rebuild is needed).
@@ -66,12 +67,12 @@ def update_index(settings: Settings, embedder: Embedder | None = None, progress:
     progress = settings.show_progress if progress is None else progress
     start = time.perf_counter()
     try:
-        check_compatible(read_manifest(settings.index), settings, settings.index)
+        check_compatible(read_manifest(settings.index), settings, settings.index, backend=False)
     except IndexNotFound:
         built = build_index(settings, embedder=embedder, progress=progress)
         return _from_build(built)
     with writer_lock(settings.index):
-        old = load_index(settings.index, settings)
+        old = load_index(settings.index, settings, for_update=True)
         known = {
             d["file"]: ((d["size"], d["mtime_ns"]), old.documents[d["doc_id"]])
             for d in old.manifest.get("documents", [])
@@ -83,7 +84,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, progress:
             settings, embedder, report.documents, progress, old=old, file_stats=report.stats
         )
         data.manifest["skipped"] = [{"file": s.file, "reason": s.reason} for s in report.skipped]
-        path = save_index(settings.index, data)
+        path = publish(settings, data)
 
     old_by_file = {d.file: d.doc_id for d in old.documents.values()}
     new_by_file = {d.file: d.doc_id for d in report.documents}
