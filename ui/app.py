@@ -16,7 +16,9 @@ from assistant.question import clean_question
 from assistant.retrieve import Filters
 from assistant.service import LiveAssistant
 
+from .facts_view import chosen, facts_tab, overview_panel, report_choices
 from .render import (
+    ALL,
     render_answer,
     render_eval_failures,
     render_eval_summary,
@@ -25,7 +27,6 @@ from .render import (
     render_status,
 )
 
-ALL = "Tất cả"
 MODES = [("Kết hợp (khuyên dùng)", "hybrid"), ("Ngữ nghĩa", "dense"), ("Từ khóa (BM25)", "bm25")]
 EXAMPLES = [
     "Bắc Giang tổ chức bao nhiêu hội nghị năm 2023?",
@@ -71,10 +72,8 @@ def _choices(live: LiveAssistant) -> tuple[list[str], list[str]]:
 
 
 def _filters(province: str | None, year: str | None) -> Filters:
-    return Filters(
-        province=None if province in (None, "", ALL) else province,
-        year=None if year in (None, "", ALL) else int(year),
-    )
+    picked = chosen(year)
+    return Filters(province=chosen(province), year=int(picked) if picked else None)
 
 
 def build_app(live: LiveAssistant, settings: Settings):
@@ -170,6 +169,7 @@ def build_app(live: LiveAssistant, settings: Settings):
             gr.update(choices=files, value=[]),
             gr.update(choices=p),
             gr.update(choices=y),
+            gr.update(choices=report_choices(live)),
         )
 
     def upload(files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
@@ -270,6 +270,8 @@ def build_app(live: LiveAssistant, settings: Settings):
                         gr.Examples(EXAMPLES, inputs=box, label="Câu hỏi mẫu")
                     with gr.Column(scale=2):
                         sources = gr.HTML(render_sources(None, {}), label="Nguồn", elem_id="sources")
+            with gr.Tab("Số liệu", id="facts") as facts:
+                facts_tab(live, demo, facts)
             with gr.Tab("Báo cáo", id="reports"):
                 status = gr.Markdown(elem_id="index-status")
                 table = gr.Dataframe(
@@ -292,6 +294,7 @@ def build_app(live: LiveAssistant, settings: Settings):
                         remove_btn = gr.Button("Xóa báo cáo", variant="stop", elem_id="remove-reports")
                         rebuild_btn = gr.Button("Lập lại toàn bộ chỉ mục", elem_id="rebuild")
                 message = gr.Markdown(elem_id="reports-message")
+                overview_pick = overview_panel(live)
             with gr.Tab("Đánh giá", id="eval"):
                 gr.Markdown("Chạy một bộ câu hỏi có đáp án (định dạng như `evals/seed.jsonl`) và xem kết quả.")
                 with gr.Row():
@@ -322,7 +325,7 @@ def build_app(live: LiveAssistant, settings: Settings):
             lambda: "", None, box, api_visibility="private"
         )
         clear.click(new_conversation, None, [chatbot, context, sources, searched, box], api_visibility="private")
-        view = [status, table, to_remove, province, year]
+        view = [status, table, to_remove, province, year, overview_pick]
         demo.load(reports_view, None, view, api_visibility="private")
         add_btn.click(upload, files, [message, *view], api_visibility="private").then(
             lambda: None, None, files, api_visibility="private"

@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 
 from assistant.answer import NOT_FOUND, remarks
+from assistant.facts import Person, Quantity
+from assistant.facts_query import amount, vn_number
 from assistant.records import Answer, AnswerSpan, Citation, Document, Hit
 
 CONTEXT_CHARS = 300
@@ -53,8 +55,8 @@ def render_table(table: dict) -> str:
         if r["value"] is None:
             rows.append(f"| {r['province']} | | không có số liệu | | | |")
             continue
-        value = f"{r['value']:,.10g}".replace(",", "_").replace(".", ",").replace("_", ".")
-        cells = [r["province"], r["year"] or "", value, _md_inline(r["unit"] or ""), r["level"] or "", f"[{r['n']}]"]
+        unit = _md_inline(r["unit"] or "")
+        cells = [r["province"], r["year"] or "", vn_number(r["value"]), unit, r["level"] or "", f"[{r['n']}]"]
         rows.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join([head, *rows])
 
@@ -109,11 +111,15 @@ def render_citation(
     else:
         body = _marked(c.quote, _span_in_quote(c, c.quote, span))
     meta = _meta(c.province, document.date if document else None, c.file, f"ký tự {c.start}–{c.end}")
+    title = f"<b>[{c.n}]</b> {html.escape(c.title)}"
+    return _card("source", title, f"{meta} · điểm {c.score:.2f}", body, f" data-n='{c.n}'")
+
+
+def _card(kind: str, title: str, meta: str, body: str, attrs: str = "") -> str:
+    """One bordered block of the sources panel: title, meta line, text (all already escaped)."""
     return (
-        f"<div class='source' data-n='{c.n}'>"
-        f"<div class='source-title'><b>[{c.n}]</b> {html.escape(c.title)}</div>"
-        f"<div class='source-meta'>{meta} · điểm {c.score:.2f}</div>"
-        f"<div class='source-text'>{body}</div></div>"
+        f"<div class='{kind}'{attrs}><div class='source-title'>{title}</div>"
+        f"<div class='source-meta'>{meta}</div><div class='source-text'>{body}</div></div>"
     )
 
 
@@ -122,11 +128,8 @@ def render_passage(h: Hit, document: Document | None) -> str:
     meta = _meta(
         h.chunk.province, document.date if document else None, h.chunk.file, f"ký tự {h.chunk.start}–{h.chunk.end}"
     )
-    return (
-        f"<div class='passage'><div class='source-title'>#{h.rank} {html.escape(h.chunk.title)}</div>"
-        f"<div class='source-meta'>{meta} · điểm {h.score:.4f}</div>"
-        f"<div class='source-text'>{html.escape(h.chunk.text).replace(chr(10), '<br>')}</div></div>"
-    )
+    text = html.escape(h.chunk.text).replace("\n", "<br>")
+    return _card("passage", f"#{h.rank} {html.escape(h.chunk.title)}", f"{meta} · điểm {h.score:.4f}", text)
 
 
 def render_sources(answer: Answer | None, documents: Mapping[str, Document]) -> str:
@@ -153,6 +156,109 @@ def render_sources(answer: Answer | None, documents: Mapping[str, Document]) -> 
             summary = f"<summary>Các đoạn khác được tìm thấy ({len(others)})</summary>"
             parts.append(f"<details class='more'>{summary}{passages}</details>")
     return "".join(parts) or "<div class='sources-empty'>Không có đoạn nào phù hợp.</div>"
+
+
+ALL = "Tất cả"
+NO_FACTS = "Không có số liệu phù hợp."
+NO_FACTS_INDEX = "Chỉ mục này chưa có bảng số liệu: hãy lập lại toàn bộ chỉ mục (tab Báo cáo)."
+QUOTE_HINT = "<div class='sources-empty'>Chọn một dòng của bảng để xem trích dẫn trong báo cáo.</div>"
+OVERVIEW_HINT = "<div class='sources-empty'>Chọn một báo cáo để xem số liệu chính và người được nêu tên.</div>"
+FACT_HEADERS = ["Tỉnh/thành", "Năm", "Số liệu", "Đếm gì", "Cấp", "Trích dẫn", "Tệp", "Từ ký tự", "Đến ký tự"]
+FACT_TYPES = ["str", "number", "number", "str", "str", "str", "str", "number", "number"]
+
+
+def _fact_row(q: Quantity) -> tuple[list, list[str]]:
+    """One table row: the raw values, and the same values as shown."""
+    raw = [q.province or "", q.year, q.value, q.subject, q.level or "", q.quote, q.file, q.start, q.end]
+    shown = [str(v) if v is not None else "" for v in raw]
+    shown[2] = amount(q)
+    return raw, shown
+
+
+def fact_row_key(row: list) -> tuple[str, int, int, float]:
+    """File, offsets and value of a table row as the table hands it back (the raw list of _fact_row)."""
+    return str(row[6]), int(row[7]), int(row[8]), float(row[2])
+
+
+def render_facts_table(facts: list[Quantity]) -> dict:
+    """The Số liệu table: raw values, so that sorting a column orders numbers as numbers, shown as the report
+    states them ("gần 40", "12.029", "102,9%")."""
+    rows = [_fact_row(q) for q in facts]
+    return {
+        "headers": FACT_HEADERS,
+        "data": [raw for raw, _ in rows],
+        "metadata": {"display_value": [shown for _, shown in rows], "styling": None},
+    }
+
+
+def render_facts_count(facts: list[Quantity]) -> str:
+    """How many figures the filter found, or that it found none."""
+    if not facts:
+        return NO_FACTS
+    reports = len({q.file for q in facts})
+    return f"{vn_number(len(facts))} số liệu trong {reports} báo cáo. Chọn một dòng để xem trích dẫn trong báo cáo."
+
+
+def _bold_in_quote(quote: str, part: str) -> tuple[int, int] | None:
+    """Where `part` (the figure, the name) first stands alone in the quote, to show it in bold: "8" is not
+    the 8 of "2018"."""
+    m = re.search(rf"(?<!\w){re.escape(part)}(?!\w)", quote) if part else None
+    return m.span() if m else None
+
+
+def _quote_with(quote: str, part: str) -> str:
+    """The highlighted quote alone, with `part` in bold."""
+    return _marked(quote, _bold_in_quote(quote, part)).replace("\n", "<br>")
+
+
+def _fact_title(q: Quantity) -> str:
+    extra = ", ".join(x for x in (str(q.year) if q.year else "", f"cấp {q.level}" if q.level else "") if x)
+    return f"<b>{html.escape(amount(q))}</b> {html.escape(q.subject)}" + (f" ({html.escape(extra)})" if extra else "")
+
+
+def render_fact(q: Quantity, document: Document | None, context: int = CONTEXT_CHARS) -> str:
+    """One figure's quote highlighted inside its report, as the Nguồn panel shows a cited quote."""
+    number = _bold_in_quote(q.quote, q.number_text)
+    body = _snippet(document.text, q.start, q.end, context, number) if document else _marked(q.quote, number)
+    title = html.escape(document.title) if document else html.escape(q.file)
+    meta = _meta(q.province, document.date if document else None, q.file, f"ký tự {q.start}–{q.end}")
+    return _card("source fact", f"{_fact_title(q)}<br>{title}", meta, body)
+
+
+def _person_title(p: Person) -> str:
+    return f"<b>{html.escape(p.name)}</b>" + (f" — {html.escape(p.role)}" if p.role else "")
+
+
+def render_overview(document: Document, quantities: list[Quantity], people: list[Person]) -> str:
+    """A report's key figures and people, each with its verbatim quote and offsets, in report order; the
+    figures of one sentence share its quote."""
+    head = (
+        f"<h3>{html.escape(document.title)}</h3>"
+        f"<div class='source-meta'>{_meta(document.province, document.date, document.file)}</div>"
+    )
+    by_quote: dict[tuple[int, int], list[Quantity]] = {}
+    for q in quantities:
+        by_quote.setdefault((q.start, q.end), []).append(q)
+    figures = [
+        _card(
+            "source fact",
+            "; ".join(_fact_title(q) for q in group),
+            f"ký tự {a}–{b}",
+            _quote_with(group[0].quote, group[0].number_text),
+        )
+        for (a, b), group in by_quote.items()
+    ]
+    persons = [
+        _card("source person", _person_title(p), f"ký tự {p.start}–{p.end}", _quote_with(p.quote, p.name))
+        for p in people
+    ]
+    none_figures = "<p>Báo cáo này không nêu số liệu nào.</p>"
+    none_people = "<p>Báo cáo này không nêu tên người nào.</p>"
+    return (
+        f"<div class='overview'>{head}"
+        f"<h4>Số liệu chính ({len(quantities)})</h4>{''.join(figures) or none_figures}"
+        f"<h4>Người được nêu tên ({len(people)})</h4>{''.join(persons) or none_people}</div>"
+    )
 
 
 def render_reports_table(manifest: Mapping) -> list[list]:
