@@ -39,10 +39,6 @@ def connect(settings: Settings):
     # pymilvus logs every failed request with its traceback, and warns on each milvus-lite listing; the
     # failures reach the user as one typed error instead.
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
-    if is_embedded(uri):
-        from pathlib import Path
-
-        Path(uri).parent.mkdir(parents=True, exist_ok=True)
     try:
         client = MilvusClient(uri=uri, token=settings.milvus_token, timeout=settings.milvus_timeout)
     except Exception as exc:  # pymilvus raises several unrelated types for one cause: no connection
