@@ -51,7 +51,7 @@ class EvidenceAnswerer:
         self.settings = settings
         self.model = model
         self.finder = EvidenceFinder(data, model)
-        self._provinces = {d.province for d in data.documents.values() if d.province}
+        self.provinces = {d.province for d in data.documents.values() if d.province}
 
     def evidence(self, info: QuestionInfo, qvec: np.ndarray, hits: Sequence[Hit]) -> Evidence:
         return self.finder.score(info, qvec, hits[: self.settings.answer_passages])
@@ -72,12 +72,14 @@ class EvidenceAnswerer:
         ev = self.evidence(info, qvec, hits)
         return self.compose(ev, limit or self.settings.answer_max_chars)
 
-    def compose(self, ev: Evidence, limit: int) -> Draft:
-        """The answer the scored evidence supports."""
+    def compose(self, ev: Evidence, limit: int, threshold: float | None = None) -> Draft:
+        """The answer the scored evidence supports (answered when its confidence reaches `threshold`,
+        the model's fitted threshold by default)."""
         info, cands, probs = ev.info, ev.candidates, ev.probs
         if not cands:
             return Draft(NOT_FOUND, True, reason="no sentence in the passages")
-        threshold = self.model.threshold
+        if threshold is None:
+            threshold = self.model.threshold
         order = [int(i) for i in np.argsort(-probs, kind="stable")]
         mismatches = ev.mismatches
         fitting = [i for i in order if not mismatches[i]]
@@ -141,7 +143,7 @@ class EvidenceAnswerer:
     def _near_miss(self, ev: Evidence, i: int, mismatch: Mismatch) -> Draft:
         """Abstain, and show the nearest evidence with what differs from the question."""
         citations = self._cite(ev, [i])
-        caveat = caveat_text(ev.info, mismatch, citations[0].n, self._provinces)
+        caveat = caveat_text(ev.info, mismatch, citations[0].n, self.provinces)
         return Draft(NOT_FOUND, True, citations, reason="near miss", support=float(ev.probs[i]), caveat=caveat)
 
     def _following(self, cand: Candidate, whole_paragraph: bool) -> list[tuple[str, int, int]]:

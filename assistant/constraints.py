@@ -60,6 +60,7 @@ class Mismatch:
     evidence_years: tuple[int, ...] = ()
     no_figure: bool = False  # a count question, and the statement holds no count
     deputy: bool = False  # the question asks for a role, the statement names only its deputy ("Phó ...")
+    report_year: int | None = None  # the year the evidence's report reports on, when it says
 
     def __bool__(self) -> bool:
         return bool(self.province or self.years or self.no_figure or self.deputy)
@@ -110,7 +111,7 @@ def check(info: QuestionInfo, doc: Document, start: int, end: int) -> Mismatch:
     text = doc.text[start:end]
     no_figure = info.kind == "count" and not _holds_count(info, text)
     deputy = info.kind == "person" and _deputy_only(info, text)
-    return Mismatch(province, doc.province, years, tuple(sorted(covered)), no_figure, deputy)
+    return Mismatch(province, doc.province, years, tuple(sorted(covered)), no_figure, deputy, report_year(doc))
 
 
 def caveat_text(info: QuestionInfo, mismatch: Mismatch, n: int, provinces_indexed: set[str]) -> str:
@@ -125,6 +126,14 @@ def caveat_text(info: QuestionInfo, mismatch: Mismatch, n: int, provinces_indexe
         return f"{head} Gần nhất{where}: [{n}]"
     if not mismatch.years:
         what_missing = "con số trả lời câu hỏi này" if mismatch.no_figure else "đúng chức danh được hỏi"
+        asked_years = [y for y in info.years if y != mismatch.report_year]
+        if mismatch.evidence_province and mismatch.report_year and asked_years:
+            # The statement is about an asked year (a plan for it, say) but its report covers another: say both.
+            asked = ", ".join(str(y) for y in asked_years)
+            return (
+                f"Báo cáo của {mismatch.evidence_province} (năm {mismatch.report_year}) không nêu {what_missing} "
+                f"cho năm {asked}. Gần nhất: [{n}]"
+            )
         return f"Các báo cáo không nêu {what_missing}. Gần nhất: [{n}]"
     asked = ", ".join(str(y) for y in mismatch.years)
     covered = ", ".join(str(y) for y in mismatch.evidence_years)

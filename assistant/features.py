@@ -90,6 +90,10 @@ FEATURES: tuple[str, ...] = (
     "position",
     "first",
     "log_len",
+    # the candidates together: does any of them hold the question's terms, its two rarest ones? A detail
+    # the question asks about that no retrieved unit mentions makes every unit a near miss.
+    "pool_cov",
+    "pool_rare",
     # the question itself (lets probabilities calibrate across short and long questions)
     "q_terms",
     "n_cands",
@@ -216,6 +220,7 @@ def candidate_features(
     q_words = set(terms.folded)
     rare = sorted(terms.folded, key=lambda t: -terms.folded[t])[:2]
     lengths = [len(read_unit(c.text).folded) for c in cands]
+    pool: set[str] = set()
     avg_len = max(1.0, sum(lengths) / n)
     for i, c in enumerate(cands):
         u = read_unit(c.text)
@@ -230,6 +235,7 @@ def candidate_features(
             neigh_terms |= set(read_unit(doc.text[int(units.starts[r]) : int(units.ends[r])]).folded)
         cov = _coverage(terms.folded, present)
         covs[i] = cov
+        pool |= context
         # BM25 of the question over this one unit (k1 1.2, b 0.75: the textbook values, not tuned here)
         tf: dict[str, int] = {}
         for t in u.folded:
@@ -303,6 +309,8 @@ def candidate_features(
     out[:, col["cos_gap"]] = out[:, col["cos"]] - out[:, col["cos"]].max()
     out[:, col["cov_gap"]] = covs - covs.max()
     out[:, col["bm25u"]] = bm25 / bm25.max() if bm25.max() > 0 else 0.0
+    out[:, col["pool_cov"]] = _coverage(terms.folded, pool)
+    out[:, col["pool_rare"]] = sum(1 for t in rare if t in pool) / len(rare) if rare else 0.0
     out[:, col["q_terms"]] = math.log1p(len(terms.folded))
     out[:, col["n_cands"]] = math.log(n)
     out[:, col["q_accented"]] = float(info.accented)

@@ -27,36 +27,51 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
-@dataclass
-class _Tree:
-    """One regression tree as flat arrays: internal nodes first, leaves encoded as ~index."""
+class _Forest:
+    """Regression trees as padded arrays, walked all at once: one numpy step per tree level, not per tree.
 
-    feature: np.ndarray
-    threshold: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    leaf_value: np.ndarray
+    Each tree is stored flat (flatten_tree): internal nodes first, a child < 0 is the leaf ~child.
+    """
+
+    def __init__(self, trees: list[dict[str, list]]):
+        n_trees = len(trees)
+        width = max([1] + [len(t["feature"]) for t in trees])
+        n_leaves = max(len(t["leaf_value"]) for t in trees)
+        self.feature = np.zeros((n_trees, width), dtype=np.int64)
+        self.threshold = np.zeros((n_trees, width))
+        self.left = np.zeros((n_trees, width), dtype=np.int64)
+        self.right = np.zeros((n_trees, width), dtype=np.int64)
+        self.leaf = np.zeros((n_trees, n_leaves))
+        self.root = np.zeros(n_trees, dtype=np.int64)
+        for i, t in enumerate(trees):
+            k = len(t["feature"])
+            self.feature[i, :k], self.threshold[i, :k] = t["feature"], t["threshold"]
+            self.left[i, :k], self.right[i, :k] = t["left"], t["right"]
+            self.leaf[i, : len(t["leaf_value"])] = t["leaf_value"]
+            self.root[i] = 0 if k else -1  # a tree that is one leaf starts at leaf ~0
+        self.depth = width  # no path is longer than the number of internal nodes
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        if len(self.feature) == 0:  # a single leaf
-            return np.full(len(X), self.leaf_value[0])
-        node = np.zeros(len(X), dtype=np.int64)
-        active = np.ones(len(X), dtype=bool)
-        out = np.zeros(len(X))
-        while active.any():
-            idx = np.nonzero(active)[0]
-            n = node[idx]
-            go_left = X[idx, self.feature[n]] <= self.threshold[n]
-            nxt = np.where(go_left, self.left[n], self.right[n])
-            leaf = nxt < 0
-            out[idx[leaf]] = self.leaf_value[~nxt[leaf]]
-            active[idx[leaf]] = False
-            node[idx[~leaf]] = nxt[~leaf]
-        return out
+        """Sum of the trees' leaf values for each row of X."""
+        n_trees, width = self.feature.shape
+        # Every split of every tree decided at once, then each row follows its path through the answers.
+        goes_left = X[:, self.feature.ravel()] <= self.threshold.ravel()
+        left, right = self.left.ravel(), self.right.ravel()
+        base = (np.arange(n_trees) * width)[None, :]
+        node = np.broadcast_to(self.root, (len(X), n_trees)).copy()
+        for _ in range(self.depth):
+            active = node >= 0
+            if not active.any():
+                break
+            at = np.where(active, node, 0) + base
+            step = np.where(np.take_along_axis(goes_left, at, axis=1), left[at], right[at])
+            node = np.where(active, step, node)
+        return self.leaf[np.arange(n_trees)[None, :], ~node].sum(axis=1)
 
 
-def _flatten(structure: dict[str, Any]) -> _Tree:
-    """LightGBM's nested tree_structure -> flat arrays (numerical splits, `<=` goes left)."""
+def flatten_tree(structure: dict[str, Any]) -> dict[str, list]:
+    """LightGBM's nested tree_structure -> flat lists (numerical splits, `<=` goes left): what the scorer
+    file stores, a tenth of LightGBM's own dump."""
     feature: list[int] = []
     threshold: list[float] = []
     left: list[int] = []
@@ -78,10 +93,8 @@ def _flatten(structure: dict[str, Any]) -> _Tree:
         right[i] = walk(node["right_child"])
         return i
 
-    root = walk(structure)
-    if root < 0:
-        return _Tree(np.zeros(0, int), np.zeros(0), np.zeros(0, int), np.zeros(0, int), np.array(leaves))
-    return _Tree(np.array(feature), np.array(threshold), np.array(left), np.array(right), np.array(leaves))
+    walk(structure)
+    return {"feature": feature, "threshold": threshold, "left": left, "right": right, "leaf_value": leaves}
 
 
 @dataclass
@@ -98,12 +111,18 @@ class EvidenceModel:
     # P(the answer holds the answer) from the best unit's features and the top probabilities; `threshold`
     # applies to it when present (else to the best unit's probability).
     abstain: dict[str, Any] | None = None
+    # The threshold for one province of a question asked across provinces ("những tỉnh nào ..."): most
+    # provinces' reports do not hold the answer, so the same precision needs a higher bar (fitted with a
+    # larger unanswerable share).
+    threshold_each: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-    _trees: list[_Tree] = field(default_factory=list, repr=False)
+    _forest: _Forest | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind == "gbdt":
-            self._trees = [_flatten(t["tree_structure"]) for t in self.params["tree_info"]]
+            if "trees" not in self.params:
+                raise ScorerMismatch("The scorer file's trees are not in the flat form this version reads. Retrain it.")
+            self._forest = _Forest(self.params["trees"])
         elif self.kind != "logistic":
             raise ScorerMismatch(f"Unknown scorer kind {self.kind!r} (expected logistic or gbdt).")
 
@@ -120,10 +139,7 @@ class EvidenceModel:
             mean = np.asarray(self.params["mean"])
             scale = np.asarray(self.params["scale"])
             return ((X - mean) / scale) @ np.asarray(self.params["coef"]) + float(self.params["intercept"])
-        total = np.zeros(len(X))
-        for tree in self._trees:
-            total += tree.predict(X)
-        return total
+        return self._forest.predict(X)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """P(unit holds the answer) for each row."""
@@ -153,6 +169,7 @@ class EvidenceModel:
             "params": self.params,
             "span": self.span,
             "abstain": self.abstain,
+            "threshold_each": self.threshold_each,
             "meta": self.meta,
         }
 
@@ -174,6 +191,7 @@ class EvidenceModel:
             second_ratio=float(d.get("second_ratio", 1.0)),
             span=d.get("span"),
             abstain=d.get("abstain"),
+            threshold_each=d.get("threshold_each"),
             meta=d.get("meta", {}),
         )
 

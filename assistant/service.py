@@ -8,8 +8,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from itertools import zip_longest
 
+import numpy as np
+
 from .answer import NOT_FOUND, Draft, EvidenceAnswerer, verify_citations
 from .config import Settings
+from .eachprovince import asks_each_province, topic_question
 from .embed import Embedder, embedder_id, make_embedder
 from .errors import IndexMismatch
 from .evidence import rerank_by_evidence
@@ -134,13 +137,21 @@ class Assistant:
         query = searched or text
         k = k or self.settings.top_k
         info = analyze(query)
-        table = self._across_provinces(info, k, mode, filters, timings)
-        if table is not None:
-            draft, hits = table
-        elif len(info.provinces) >= 2:
-            draft, hits = self._ask_per_province(
-                query, info, max(k, self.settings.answer_passages), mode, filters, timings
+        answered = self._across_provinces(info, k, mode, filters, timings)
+        if answered is None and len(info.provinces) >= 2:
+            answered = self._ask_per_province(
+                split_by_province(query), info, max(k, self.settings.answer_passages), mode, filters, timings
             )
+        elif answered is None and asks_each_province(info) and (filters is None or not filters.province):
+            topic = topic_question(info)
+            parts = [(p, topic.text) for p in sorted(self.answerer.provinces)]
+            answered = self._ask_per_province(
+                parts, topic, max(k, self.settings.answer_passages), mode, filters, timings, labelled=True
+            )
+            if answered[0].abstained:  # no province clears the stricter bar: the best evidence overall, if any
+                answered = None
+        if answered is not None:
+            draft, hits = answered
         else:
             answerer = self.answerer
             t0 = time.perf_counter()
@@ -195,31 +206,52 @@ class Assistant:
         hits = self.retriever.search(info.text, k=k, mode=mode, filters=filters, timings=timings)
         return Draft(text, False, citations, support=1.0, caveat=caveat, table=table), hits
 
-    def _answer(self, answerer: EvidenceAnswerer, info, qvec, hits: list[Hit], limit: int | None = None):
+    def _answer(
+        self,
+        answerer: EvidenceAnswerer,
+        info,
+        qvec,
+        hits: list[Hit],
+        limit: int | None = None,
+        threshold: float | None = None,
+    ):
         """The draft, and the passages re-ranked by their evidence (settings.rerank)."""
         if not hits or not info.terms:
             return answerer.answer(info, qvec, hits, limit), hits
         n = self.settings.answer_passages
         hits = self.retriever.complete_scores(info.text, qvec, hits[:n]) + list(hits[n:])
         ev = answerer.evidence(info, qvec, hits)
-        draft = answerer.compose(ev, limit or self.settings.answer_max_chars)
+        draft = answerer.compose(ev, limit or self.settings.answer_max_chars, threshold)
         if self.settings.rerank and ev.candidates:
             hits = rerank_by_evidence(hits, ev, self.settings.answer_passages)
         return draft, hits
 
     def _ask_per_province(
-        self, text: str, info, k: int, mode: str | None, filters: Filters | None, timings: dict[str, float]
+        self,
+        parts: list[tuple[str, str]],
+        info,
+        k: int,
+        mode: str | None,
+        filters: Filters | None,
+        timings: dict[str, float],
+        labelled: bool = False,
     ) -> tuple[Draft, list[Hit]]:
         """A question about several provinces: one search and one quote per province, then merged.
 
+        Args:
+            parts: (province, what to ask of its reports).
+            labelled: name each province before its quotes, most confident first (the question did not
+                name them: "những tỉnh nào ...").
+
         A province the reports say nothing about is named in the answer as not found.
         """
-        parts = split_by_province(text)
-        limit = self.settings.answer_max_chars // len(parts)
-        citations: list[Citation] = []
+        limit = self.settings.answer_max_chars // (2 if labelled else len(parts))
+        model = self.answerer.model
+        threshold = model.threshold_each if labelled and model.threshold_each is not None else model.threshold
+        found: list[tuple[str, Draft]] = []
         missing: list[str] = []
-        supports: list[float] = []
         rankings: list[list[Hit]] = []
+        vectors: dict[str, np.ndarray] = {}
         t_retrieve = t_answer = 0.0
         for province, sub_question in parts:
             sub = analyze(sub_question)
@@ -231,21 +263,34 @@ class Assistant:
             )
             part_filters = replace(filters or Filters(), province=province)
             t0 = time.perf_counter()
-            qvec = self.retriever.embed(sub_question)
+            if sub_question not in vectors:  # every province is asked the same topic question
+                vectors[sub_question] = self.retriever.embed(sub_question)
+            qvec = vectors[sub_question]
             hits = self.retriever.search(
                 sub_question, k=self.settings.answer_passages, mode=mode, filters=part_filters, query_vector=qvec
             )
             t_retrieve += time.perf_counter() - t0
             t0 = time.perf_counter()
-            draft, hits = self._answer(self.answerer, part_info, qvec, hits, limit=limit)
+            draft, hits = self._answer(self.answerer, part_info, qvec, hits, limit=limit, threshold=threshold)
             t_answer += time.perf_counter() - t0
             rankings.append(hits)
             if draft.abstained:
                 missing.append(province)
             else:
-                supports.append(draft.support)
-            citations += [replace(c, n=len(citations) + i) for i, c in enumerate(draft.citations, start=1)]
+                found.append((province, draft))
         timings["retrieve"], timings["answer"] = t_retrieve * 1000, t_answer * 1000
+        if labelled:
+            found.sort(key=lambda pd: -pd[1].support)
+            rankings = [rankings[[p for p, _ in parts].index(p)] for p, _ in found] + [
+                r for (p, _), r in zip(parts, rankings) if p in missing
+            ]
+        citations: list[Citation] = []
+        pieces: list[str] = []
+        for province, draft in found:
+            cited = [replace(c, n=len(citations) + i) for i, c in enumerate(draft.citations, start=1)]
+            citations += cited
+            quotes = " ".join(f"{c.quote} [{c.n}]" for c in cited)
+            pieces.append(f"{province}: {quotes}" if labelled else quotes)
         merged: list[Hit] = []
         seen: set[str] = set()
         for group in zip_longest(*rankings):
@@ -255,9 +300,12 @@ class Assistant:
                     merged.append(replace(hit, rank=len(merged) + 1))
         if not citations:
             return Draft(NOT_FOUND, True, reason="weak evidence"), merged[:k]
-        pieces = [f"{c.quote} [{c.n}]" for c in citations]
-        pieces += [f"(Không tìm thấy thông tin về {p} trong các báo cáo.)" for p in missing]
-        return Draft(" ".join(pieces), False, tuple(citations), support=min(supports)), merged[:k]
+        if labelled and missing:
+            pieces.append(f"(Không tìm thấy nội dung này trong báo cáo của: {', '.join(missing)}.)")
+        else:
+            pieces += [f"(Không tìm thấy thông tin về {p} trong các báo cáo.)" for p in missing]
+        support = min(d.support for _, d in found)
+        return Draft(" ".join(pieces), False, tuple(citations), support=support), merged[:k]
 
 
 class LiveAssistant:

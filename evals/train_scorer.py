@@ -4,7 +4,8 @@ Usage: python evals/train_scorer.py [--out assistant/models/evidence.json] [--in
 
 Training data (never the held-out sets evals/heldout/ or xquad-vi-dev; the script refuses them):
 - evals/bench/xquad-vi-train (XQuAD Vietnamese, CC BY-SA 4.0): units holding a gold answer string;
-- evals/seed.jsonl and evals/report_train.jsonl over corpus/: units overlapping a gold quote;
+- evals/seed.jsonl, evals/report_train.jsonl and evals/report_train2.jsonl over corpus/: units overlapping a
+  gold quote;
 - every question again typed without diacritics (both spellings share a fold);
 - near misses: each answerable question again with its gold evidence taken out of the candidates.
 
@@ -14,7 +15,8 @@ Fitted, all by 5-fold cross-validation grouped by question:
 2. the second-quote ratio: the best out-of-fold containment whose mean answer fits --mean-chars;
 3. the answer-confidence model (the best unit's features and the top probabilities) and its threshold:
    the lowest at which answers hold the answer --precision of the time, on the questions as written, with
-   --unanswerable-share of them having no answer;
+   --unanswerable-share of them having no answer; and the threshold for one province of a question asked
+   across provinces, the same way with --each-unanswerable-share of them having no answer;
 4. the short-answer model and its threshold (--span-precision).
 Everything is seeded and single-threaded and features are rounded to 1e-4: re-running gives the same file.
 """
@@ -40,7 +42,7 @@ from assistant.errors import IndexMismatch, IndexNotFound  # noqa: E402
 from assistant.evalset import load_evalset  # noqa: E402
 from assistant.evidence import EvidenceFinder  # noqa: E402
 from assistant.features import FEATURES, feature_set_id  # noqa: E402
-from assistant.scorer import DEFAULT_MODEL, EvidenceModel  # noqa: E402
+from assistant.scorer import DEFAULT_MODEL, EvidenceModel, flatten_tree  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.training import (  # noqa: E402
     Example,
@@ -382,7 +384,7 @@ def export(kind: str, model) -> dict:
             "intercept": round(float(lr.intercept_[0]), 10),
         }
     dump = model.booster_.dump_model()
-    return {"tree_info": [{"tree_structure": t["tree_structure"]} for t in dump["tree_info"]]}
+    return {"trees": [flatten_tree(t["tree_structure"]) for t in dump["tree_info"]]}
 
 
 def main() -> int:
@@ -391,13 +393,22 @@ def main() -> int:
     parser.add_argument("--index", default=None, help="where the training indexes are kept (default: index/)")
     parser.add_argument("--corpus", default=str(ROOT / "corpus"))
     parser.add_argument("--bench", default=str(ROOT / "evals" / "bench" / "xquad-vi-train"))
-    parser.add_argument("--sets", default=f"{ROOT / 'evals' / 'seed.jsonl'},{ROOT / 'evals' / 'report_train.jsonl'}")
+    parser.add_argument(
+        "--sets",
+        default=",".join(str(ROOT / "evals" / n) for n in ("seed.jsonl", "report_train.jsonl", "report_train2.jsonl")),
+    )
     parser.add_argument("--precision", type=float, default=0.75, help="answers hold the answer this often (0.75)")
     parser.add_argument(
         "--unanswerable-share",
         type=float,
         default=0.2,
         help="share of questions with no answer (0.2, as in both report sets)",
+    )
+    parser.add_argument(
+        "--each-unanswerable-share",
+        type=float,
+        default=0.5,
+        help="share of provinces whose report does not hold the answer, in questions across provinces (0.5)",
     )
     parser.add_argument("--mean-chars", type=float, default=280, help="mean answer length budget (280)")
     parser.add_argument("--span-precision", type=float, default=0.8, help="short answers shown are right this often")
@@ -437,7 +448,11 @@ def main() -> int:
     threshold, abstain, curve = choose_threshold(
         examples, best_probs, fold_ids, ratio, args.precision, args.unanswerable_share
     )
+    threshold_each, _, curve_each = choose_threshold(
+        examples, best_probs, fold_ids, ratio, args.precision, args.each_unanswerable_share
+    )
     at = next(c for c in curve if c["threshold"] >= threshold) if curve else {}
+    at_each = next(c for c in curve_each if c["threshold"] >= threshold_each) if curve_each else {}
     span = train_span(examples, fold_ids, args.span_precision)
     cv = {
         "folds": FOLDS,
@@ -448,6 +463,9 @@ def main() -> int:
         "precision_target": args.precision,
         "unanswerable_share": args.unanswerable_share,
         "at_threshold": at,
+        "threshold_each": threshold_each,
+        "each_unanswerable_share": args.each_unanswerable_share,
+        "at_threshold_each": at_each,
     }
     print(f"chosen: {best_row['kind']} {best_row['params']} (out-of-fold top-1 {best_row['top1']:.4f})")
     print(
@@ -455,6 +473,8 @@ def main() -> int:
         f"mean {ratio_cv['mean_chars']:.0f} characters"
     )
     print(f"threshold {threshold:.4f} for precision {args.precision}: {at}")
+    share = args.each_unanswerable_share
+    print(f"across provinces: threshold {threshold_each:.4f} ({share} without answer): {at_each}")
     for target in (0.7, 0.75, 0.8, 0.85, 0.9, 0.95):
         point = next((c for c in curve if c["precision"] >= target), None)
         print(f"  precision {target}: {point}")
@@ -471,6 +491,7 @@ def main() -> int:
         second_ratio=ratio,
         span=span,
         abstain=abstain,
+        threshold_each=threshold_each,
         meta={
             "version": f"evidence-{feature_set_id()}-{best_row['kind']}",
             "embedder": embedder_of(settings, Path(args.bench)),

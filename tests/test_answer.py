@@ -130,3 +130,38 @@ def test_control_characters_inside_a_question_are_ignored(seed_assistant):
 def test_ten_thousand_characters_are_truncated_not_refused(seed_assistant):
     answer = seed_assistant.ask("Lai Châu mở bao nhiêu lớp bồi dưỡng lý luận chính trị? " + "x" * 10_000)
     assert answer.notice and "chỉ dùng" in answer.notice
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase", "holding"),
+    [
+        # what the cleaned reports say: "lịch sử Đảng" in three reports, "Búa liềm vàng" in Hà Nam's only
+        # (Lai Châu's raw page names it in the "Văn bản mới" sidebar that cleaning removes)
+        ("Báo cáo của tỉnh nào nói về giáo dục lịch sử Đảng?", "lịch sử đảng", {"Lai Châu", "Đắk Lắk", "Bắc Giang"}),
+        ("Những tỉnh nào có bài dự Giải Búa liềm vàng?", "búa liềm vàng", {"Hà Nam"}),
+    ],
+)
+def test_which_provinces_question_names_each_province_with_its_own_quote(seed_assistant, question, phrase, holding):
+    answer = seed_assistant.ask(question)
+    assert not answer.abstained
+    _assert_verbatim(answer, seed_assistant)
+    assert {c.province for c in answer.citations} == holding
+    for c in answer.citations:
+        # each quote follows its own province's name and holds the asked-about thing
+        assert answer.answer.index(f"{c.province}: ") < answer.answer.index(f"[{c.n}]")
+        assert phrase in c.quote.lower()
+    not_found = answer.answer.split("Không tìm thấy nội dung này trong báo cáo của:")[1]
+    assert all(p in not_found for p in {"Lai Châu", "Trà Vinh", "Hà Nam", "Đắk Lắk", "Bắc Giang"} - holding)
+
+
+def test_which_provinces_words_do_not_decide_the_kind_of_answer():
+    from assistant.eachprovince import asks_each_province, topic_question
+    from assistant.question import analyze
+
+    info = analyze("Báo cáo của những tỉnh nào nhắc đến Chỉ thị số 05?")
+    assert asks_each_province(info) and info.kind == "list"
+    topic = topic_question(info)
+    assert topic.text == "nhắc đến Chỉ thị số 05?" and topic.kind == "other"
+    assert asks_each_province(analyze("nhung bao cao nao co nhac den bao cao vien"))
+    assert not asks_each_province(analyze("Bắc Giang tổ chức bao nhiêu hội nghị năm 2023?"))
+    assert not asks_each_province(analyze("Lai Châu có những tỉnh nào giáp ranh?"))  # names a province

@@ -320,6 +320,7 @@ def test_the_training_script_reproduces_the_shipped_model(tmp_path):
     assert new["feature_set"] == shipped["feature_set"] and new["second_ratio"] == shipped["second_ratio"]
     assert new["meta"]["trained_on"] == shipped["meta"]["trained_on"]
     assert new["threshold"] == pytest.approx(shipped["threshold"], abs=2e-3)
+    assert new["threshold_each"] == pytest.approx(shipped["threshold_each"], abs=2e-3)
     if new["kind"] == "logistic":
         assert np.allclose(new["params"]["coef"], shipped["params"]["coef"], atol=1e-3)
     assert np.allclose(new["span"]["coef"], shipped["span"]["coef"], atol=1e-3)
