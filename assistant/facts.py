@@ -22,13 +22,14 @@ from .unittext import SURNAMES, read_unit
 from .vietnamese import fold, nfc, number_value
 
 FACTS_FILE = "facts.sqlite"
-FACTS_VERSION = 1
+FACTS_VERSION = 2
 
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*%?")
 _QUALIFIERS = ("gần", "trên", "hơn", "khoảng", "đạt", "vượt", "hàng", "gồm")
-# Words that end the counted phrase: verbs, prepositions and conjunctions that follow it.
+# Words that end the counted phrase: verbs, prepositions and conjunctions that follow it. Compared with
+# their accents: folded, "ban" (of "ban hành") would also stop at "bản" and cut "văn bản" to "văn".
 _STOP = frozenset(
-    fold(w)
+    w
     for w in (
         "đạt vượt cho với trong của tại về và được có là đã đang sẽ thuộc trên dưới từ đến theo nhằm để qua "
         "tham gia dự tổ chức mở phát hành ban hành gồm như bao gồm hoàn thành thực hiện với đảm dành nhằm"
@@ -114,7 +115,7 @@ def _counted_words(text: str, at: int, limit: int = 8) -> list[str]:
     out: list[str] = []
     for m in re.finditer(r"[^\W\d_]+|\d|[^\w\s]", text[at : at + 200]):
         w = m.group()
-        if not w[0].isalpha() or (out and fold(w) in _STOP) or len(out) >= limit:
+        if not w[0].isalpha() or (out and w.lower() in _STOP) or len(out) >= limit:
             break
         out.append(w)
     return out
@@ -200,7 +201,7 @@ def cell_row(text: str, a: int, b: int) -> bool:
 def _measured_before(text: str, a: int, at: int) -> str:
     """For "tỷ lệ X đạt 99%": the words before the number, after "tỷ lệ" and without the verb."""
     words = text[a:at].split()
-    while words and fold(words[-1]) in _STOP | {fold(q) for q in _QUALIFIERS}:
+    while words and words[-1].lower() in _STOP | set(_QUALIFIERS):
         words.pop()
     m = re.search(r"tỷ lệ\s+(.*)$", " ".join(words[-12:]))
     return (m.group(1) if m else " ".join(words[-6:])).strip(" ,")
