@@ -185,11 +185,12 @@ def format_answer(answer) -> str:
     """Readable Vietnamese text for one Answer: the short answer first when there is one, and for a near miss
     the caveat after the answer line, with the nearest quote under "Nguồn:"."""
     from .answer import remarks
+    from .facts_query import vn_number
 
     lines = [f"Câu hỏi: {answer.question}", *(f"({r})" for r in remarks(answer)), f"Trả lời: {answer.answer}"]
     if answer.table:
         for r in answer.table["rows"]:
-            shown = "không có số liệu" if r["value"] is None else f"{_vn_number(r['value'])} {r['unit']} [{r['n']}]"
+            shown = "không có số liệu" if r["value"] is None else f"{vn_number(r['value'])} {r['unit']} [{r['n']}]"
             lines.append(f"  {r['province']}{' ' + str(r['year']) if r['year'] else ''}: {shown}")
     span = answer.answer_span
     if span is not None and not answer.abstained and span.text.strip():
@@ -304,62 +305,37 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_facts(args: argparse.Namespace) -> int:
     """List the figures (or, with --people, the people) read from the reports, with their quotes."""
-    import csv
-
     from .errors import IndexCorrupt
+    from .facts import FACTS_FILE, FactStore
+    from .facts_query import PEOPLE_COLUMNS, QUANTITY_COLUMNS, amount, csv_text
     from .store import current_version_dir, read_manifest
 
     settings = _settings(args)
     read_manifest(settings.index)
-    from .facts import FACTS_FILE, FactStore
-
     path = current_version_dir(settings.index) / FACTS_FILE
     if not path.is_file():
         raise IndexCorrupt(f"Index at {settings.index}/ holds no facts. Run: assistant index build")
     store = FactStore(path)
     if args.people:
-        rows = [p.to_dict() for p in store.people(args.province)]
-        columns = ["province", "name", "role", "quote", "file", "start", "end"]
+        rows, columns = store.people(args.province), PEOPLE_COLUMNS
     else:
-        rows = [q.to_dict() for q in store.quantities(args.subject or "", args.province, args.year)]
-        columns = [
-            "province",
-            "year",
-            "subject",
-            "value",
-            "unit",
-            "qualifier",
-            "level",
-            "quote",
-            "file",
-            "start",
-            "end",
-        ]
+        rows, columns = store.quantities(args.subject or "", args.province, args.year), QUANTITY_COLUMNS
     if args.json:
         for row in rows:
-            _print_json({k: row[k] for k in columns})
+            d = row.to_dict()
+            _print_json({k: d[k] for k in columns})
     elif args.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+        sys.stdout.write(csv_text(rows, columns))
     else:
         if not rows:
             print("Không có số liệu nào khớp.")
         for row in rows:
             if args.people:
-                print(f"{row['province'] or '?'}: {row['name']}" + (f" — {row['role']}" if row["role"] else ""))
+                print(f"{row.province or '?'}: {row.name}" + (f" — {row.role}" if row.role else ""))
             else:
-                qualifier = f"{row['qualifier']} " if row["qualifier"] else ""
-                amount = f"{_vn_number(row['value'])}{'%' if row['unit'] == '%' else ''}"
-                print(f"{row['province'] or '?'} {row['year'] or ''}: {qualifier}{amount} {row['subject']}")
-            print(f"    “{row['quote']}” ({row['file']}, ký tự {row['start']}–{row['end']})")
+                print(f"{row.province or '?'} {row.year or ''}: {amount(row)} {row.subject}")
+            print(f"    “{row.quote}” ({row.file}, ký tự {row.start}–{row.end})")
     return EXIT_OK
-
-
-def _vn_number(value: float) -> str:
-    """12029.0 -> "12.029", 102.9 -> "102,9": Vietnamese separators."""
-    whole, _, frac = f"{value:,.10g}".partition(".") if "." in f"{value:.10g}" else (f"{int(value):,}", "", "")
-    return whole.replace(",", ".") + ("," + frac if frac else "")
 
 
 # -- evaluation ----------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from assistant.build import build_index
-from assistant.cli import _vn_number
 from assistant.config import load_settings
 from assistant.facts import extract_people, extract_quantities
+from assistant.facts_query import vn_number
 from assistant.service import Assistant
 from assistant.update import update_index
 from assistant.vietnamese import fold
@@ -77,7 +77,7 @@ def _bac_giang_index(tmp_path, embedder):
 
 
 def test_vietnamese_number_format():
-    assert [_vn_number(v) for v in (12029.0, 102.9, 3.0, 1650.0)] == ["12.029", "102,9", "3", "1.650"]
+    assert [vn_number(v) for v in (12029.0, 102.9, 3.0, 1650.0)] == ["12.029", "102,9", "3", "1.650"]
 
 
 @pytest.mark.slow
