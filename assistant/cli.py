@@ -304,10 +304,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
-    """List the figures (or, with --people, the people) read from the reports, with their quotes."""
+    """List the figures (or, with --people / --events, the people or the dated events) read from the reports,
+    with their quotes."""
     from .errors import IndexCorrupt
     from .facts import FACTS_FILE, FactStore
-    from .facts_query import PEOPLE_COLUMNS, QUANTITY_COLUMNS, amount, csv_text
+    from .facts_query import EVENT_COLUMNS, PEOPLE_COLUMNS, QUANTITY_COLUMNS, amount, csv_text
     from .store import current_version_dir, read_manifest
 
     settings = _settings(args)
@@ -318,6 +319,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
     store = FactStore(path)
     if args.people:
         rows, columns = store.people(args.province), PEOPLE_COLUMNS
+    elif args.events:
+        rows, columns = store.events(args.province), EVENT_COLUMNS
     else:
         rows, columns = store.quantities(args.subject or "", args.province, args.year), QUANTITY_COLUMNS
     if args.json:
@@ -332,6 +335,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
         for row in rows:
             if args.people:
                 print(f"{row.province or '?'}: {row.name}" + (f" — {row.role}" if row.role else ""))
+            elif args.events:
+                print(f"{row.province or '?'} {row.date}: {row.what}" + (f" — tại {row.place}" if row.place else ""))
             else:
                 print(f"{row.province or '?'} {row.year or ''}: {amount(row)} {row.subject}")
             print(f"    “{row.quote}” ({row.file}, ký tự {row.start}–{row.end})")
@@ -568,7 +573,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("subject", nargs="?", default="", help='what was counted, e.g. "lớp bồi dưỡng" (accents optional)')
     p.add_argument("--province", default=None)
     p.add_argument("--year", type=int, default=None)
-    p.add_argument("--people", action="store_true", help="people and their roles instead of figures")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--people", action="store_true", help="people and their roles instead of figures")
+    kind.add_argument("--events", action="store_true", help="dated events (what, date, place) instead of figures")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object per line")
     fmt.add_argument("--csv", action="store_true")

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .constraints import statement_years
+from .events import Event, extract_events
 from .metadata import province_mentions, report_year
 from .records import Document
 from .units import unit_spans
@@ -22,7 +23,7 @@ from .unittext import SURNAMES, read_unit
 from .vietnamese import fold, nfc, number_value
 
 FACTS_FILE = "facts.sqlite"
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*%?")
 _QUALIFIERS = ("gần", "trên", "hơn", "khoảng", "đạt", "vượt", "hàng", "gồm")
@@ -272,6 +273,8 @@ CREATE TABLE quantities (doc_id TEXT, file TEXT, province TEXT, year INTEGER, su
     context_folded TEXT);
 CREATE TABLE people (doc_id TEXT, file TEXT, province TEXT, name TEXT, role TEXT, quote TEXT, start INTEGER,
     "end" INTEGER);
+CREATE TABLE events (doc_id TEXT, file TEXT, province TEXT, what TEXT, date TEXT, iso TEXT, place TEXT, quote TEXT,
+    start INTEGER, "end" INTEGER);
 CREATE TABLE meta (key TEXT, value TEXT);
 """
 
@@ -316,6 +319,9 @@ def _insert(con: sqlite3.Connection, doc: Document) -> None:
         "INSERT INTO people VALUES (?,?,?,?,?,?,?,?)",
         [(p.doc_id, p.file, p.province, p.name, p.role, p.quote, p.start, p.end) for p in extract_people(doc)],
     )
+    con.executemany(
+        "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)", [tuple(e.to_dict().values()) for e in extract_events(doc)]
+    )
 
 
 class FactStore:
@@ -340,7 +346,7 @@ class FactStore:
                 wanted = [d.doc_id for d in documents if _key(d) in known]
                 con.execute("CREATE TEMP TABLE keep (doc_id TEXT PRIMARY KEY)")
                 con.executemany("INSERT INTO keep VALUES (?)", [(d,) for d in wanted])
-                for table in ("quantities", "people"):
+                for table in ("quantities", "people", "events"):
                     con.execute(
                         f"INSERT INTO {table} SELECT * FROM old.{table} WHERE doc_id IN (SELECT doc_id FROM keep)"
                     )
@@ -380,6 +386,19 @@ class FactStore:
         con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         try:
             return [Quantity(*row) for row in con.execute(sql, args)]
+        finally:
+            con.close()
+
+    def events(self, province: str | None = None) -> list[Event]:
+        """Dated events, in reading order per province."""
+        sql = 'SELECT doc_id, file, province, what, date, iso, place, quote, start, "end" FROM events'
+        args: Sequence = ()
+        if province:
+            sql += " WHERE province = ?"
+            args = (province,)
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            return [Event(*row) for row in con.execute(sql + " ORDER BY province, start", args)]
         finally:
             con.close()
 

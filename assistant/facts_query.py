@@ -12,11 +12,13 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
+from .events import Event
 from .facts import FactStore, Person, Quantity
 from .vietnamese import fold, nfc
 
 QUANTITY_COLUMNS = tuple("province year subject value unit qualifier level quote file start end".split())
 PEOPLE_COLUMNS = tuple("province name role quote file start end".split())
+EVENT_COLUMNS = tuple("province what date iso place quote file start end".split())
 
 
 def vn_number(value: float) -> str:
@@ -33,7 +35,7 @@ def amount(q: Quantity) -> str:
     return f"{q.qualifier} {number}" if q.qualifier else number
 
 
-def csv_text(rows: Iterable[Quantity | Person], columns: Sequence[str] = QUANTITY_COLUMNS) -> str:
+def csv_text(rows: Iterable[Quantity | Person | Event], columns: Sequence[str] = QUANTITY_COLUMNS) -> str:
     """The rows as CSV with a header line, exactly as `assistant facts --csv` prints them."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
@@ -72,6 +74,12 @@ def report_facts(store: FactStore, doc_id: str) -> tuple[list[Quantity], list[Pe
     quantities = _select(store, f"SELECT {_columns(Quantity)} FROM quantities {where}", (doc_id,))
     people = _select(store, f"SELECT {_columns(Person)} FROM people {where}", (doc_id,))
     return [Quantity(*row) for row in quantities], [Person(*row) for row in people]
+
+
+def report_events(store: FactStore, doc_id: str) -> list[Event]:
+    """One report's dated events, in the order the report states them."""
+    rows = _select(store, f"SELECT {_columns(Event)} FROM events WHERE doc_id = ? ORDER BY start", (doc_id,))
+    return [Event(*row) for row in rows]
 
 
 def _words(text: str) -> list[str]:

@@ -66,6 +66,25 @@ def test_people_match_the_labelled_sample(seed_documents):
     assert roles["Lê Thị Thanh Hà"] == "Ủy viên Ban Thường vụ Tỉnh ủy - Trưởng Ban Tuyên giáo Tỉnh ủy"
 
 
+def test_events_match_the_labelled_sample(seed_documents):
+    from assistant.events import extract_events
+
+    docs = {d.file: d for d in seed_documents}
+    gold = _gold("facts_events.jsonl")
+    # Lai Châu's one labelled event is in the page's "related news" sidebar, which cleaning removes.
+    kept = [g for g in gold if g["quote"] in docs[g["file"]].text]
+    assert len(kept) == len(gold) - 1
+    found = [e for d in seed_documents for e in extract_events(d)]
+    assert sorted((e.file, e.date) for e in found) == sorted((g["file"], g["date"]) for g in kept)
+    by_key = {(g["file"], g["date"]): g for g in kept}
+    for e in found:
+        g = by_key[(e.file, e.date)]
+        assert docs[e.file].text[e.start : e.end] == e.quote and g["quote"] in e.quote
+        assert g["what"].startswith(e.what) and len(e.what.split()) >= 8
+        # an ISO date only when the report writes the year ("Chiều 3/1" leaves it open)
+        assert e.iso == (g["iso"] if e.date.count("/") == 2 else None)
+
+
 def _bac_giang_index(tmp_path, embedder):
     """Settings for a corpus of the Bắc Giang report and its built index, in tmp_path."""
     corpus = tmp_path / "corpus"
@@ -93,6 +112,7 @@ def test_facts_are_stored_with_the_index_and_kept_in_step(tmp_path, embedder):
     full = Assistant.load(fresh, embedder=embedder).data
     assert sorted(map(repr, updated.facts.quantities())) == sorted(map(repr, full.facts.quantities()))
     assert sorted(map(repr, updated.facts.people())) == sorted(map(repr, full.facts.people()))
+    assert sorted(map(repr, updated.facts.events())) == sorted(map(repr, full.facts.events()))
     classes = [q for q in updated.facts.quantities("lop", province="Lai Châu") if q.value == 211]
     assert classes and classes[0].unit == "lớp" and classes[0].year == 2022
     doc = updated.documents[classes[0].doc_id]
@@ -114,6 +134,8 @@ def test_facts_are_stored_with_the_index_and_kept_in_step(tmp_path, embedder):
     rows = list(csv.DictReader(io.StringIO(cli("hoi nghi", "--csv"))))
     assert rows and all(r["province"] in ("Bắc Giang", "Lai Châu") for r in rows)
     assert "Lê Thị Thu Hồng" in cli("--people")
+    events = [json.loads(line) for line in cli("--events", "--json").splitlines()]
+    assert [(e["province"], e["date"]) for e in events] == [("Bắc Giang", "3/1"), ("Bắc Giang", "19/5/2024")]
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from assistant.facts_query import (
     chart_series,
     csv_text,
     facets,
+    report_events,
     report_facts,
     series_bars,
     vn_number,
@@ -137,6 +138,17 @@ def test_the_overview_lists_figures_and_people_or_says_there_are_none(seed_store
     # one card per quote: the three figures of "211 lớp/12.029 học viên đạt 102,9% kế hoạch" share theirs
     assert "<b>211</b> lớp" in html and "<b>12.029</b> học viên" in html and "<b>đạt 102,9%</b> kế hoạch" in html
     assert html.count("lớp/12.029 học viên đạt 102,9% kế hoạch") == 1
+    assert "Sự kiện có ngày" not in html  # Lai Châu's article states no dated event
+
+
+def test_the_overview_lists_dated_events_with_their_quotes(seed_store, seed_documents):
+    ha_nam = next(d for d in seed_documents if d.province == "Hà Nam")
+    events = report_events(seed_store, ha_nam.doc_id)
+    assert [e.date for e in events] == ["07/7/2022"] and events[0].iso == "2022-07-07"
+    assert ha_nam.text[events[0].start : events[0].end] == events[0].quote
+    html = render_overview(ha_nam, *report_facts(seed_store, ha_nam.doc_id), events)
+    assert "Sự kiện có ngày (1)" in html and "<b>07/7/2022</b> — sơ kết công tác tuyên giáo" in html
+    assert f"ký tự {events[0].start}–{events[0].end}" in html
 
 
 def test_the_figure_in_bold_is_the_number_itself():

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.facts import FactStore, Quantity
-from assistant.facts_query import chart_series, csv_text, facets, report_facts, series_bars, vn_number
+from assistant.facts_query import chart_series, csv_text, facets, report_events, report_facts, series_bars, vn_number
 from assistant.records import Document
 from assistant.service import LiveAssistant
 
@@ -200,14 +200,15 @@ def report_choices(live: LiveAssistant) -> list[tuple[str, str]]:
 
 
 def overview(live: LiveAssistant, doc_id: str | None) -> str:
-    """One report's figures and people, or a hint when none is chosen (or it was just removed)."""
+    """One report's figures, people and dated events, or a hint when none is chosen (or it was just removed)."""
     data = live.get().data
     document = data.documents.get(doc_id or "")
     if document is None:
         return OVERVIEW_HINT
     if data.facts is None:
         return NO_FACTS_INDEX
-    return render_overview(document, *report_facts(data.facts, document.doc_id))
+    events = report_events(data.facts, document.doc_id)
+    return render_overview(document, *report_facts(data.facts, document.doc_id), events)
 
 
 def overview_panel(live: LiveAssistant):

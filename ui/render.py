@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from assistant.answer import NOT_FOUND, remarks
+from assistant.events import Event
 from assistant.facts import Person, Quantity
 from assistant.facts_query import amount, vn_number
 from assistant.records import Answer, AnswerSpan, Citation, Document, Hit
@@ -229,9 +230,11 @@ def _person_title(p: Person) -> str:
     return f"<b>{html.escape(p.name)}</b>" + (f" — {html.escape(p.role)}" if p.role else "")
 
 
-def render_overview(document: Document, quantities: list[Quantity], people: list[Person]) -> str:
-    """A report's key figures and people, each with its verbatim quote and offsets, in report order; the
-    figures of one sentence share its quote."""
+def render_overview(
+    document: Document, quantities: list[Quantity], people: list[Person], events: Sequence[Event] = ()
+) -> str:
+    """A report's key figures, people and dated events, each with its verbatim quote and offsets, in report
+    order; the figures of one sentence share its quote."""
     head = (
         f"<h3>{html.escape(document.title)}</h3>"
         f"<div class='source-meta'>{_meta(document.province, document.date, document.file)}</div>"
@@ -252,12 +255,24 @@ def render_overview(document: Document, quantities: list[Quantity], people: list
         _card("source person", _person_title(p), f"ký tự {p.start}–{p.end}", _quote_with(p.quote, p.name))
         for p in people
     ]
+    happenings = [
+        _card(
+            "source event",
+            f"<b>{html.escape(e.date)}</b> — {html.escape(e.what)}"
+            + (f" (tại {html.escape(e.place)})" if e.place else ""),
+            f"ký tự {e.start}–{e.end}",
+            _quote_with(e.quote, e.date),
+        )
+        for e in events
+    ]
     none_figures = "<p>Báo cáo này không nêu số liệu nào.</p>"
     none_people = "<p>Báo cáo này không nêu tên người nào.</p>"
     return (
         f"<div class='overview'>{head}"
         f"<h4>Số liệu chính ({len(quantities)})</h4>{''.join(figures) or none_figures}"
-        f"<h4>Người được nêu tên ({len(people)})</h4>{''.join(persons) or none_people}</div>"
+        f"<h4>Người được nêu tên ({len(people)})</h4>{''.join(persons) or none_people}"
+        + (f"<h4>Sự kiện có ngày ({len(events)})</h4>{''.join(happenings)}" if events else "")
+        + "</div>"
     )
 
 
