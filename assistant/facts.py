@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from .constraints import statement_years
@@ -391,25 +391,18 @@ class FactStore:
 
     def events(self, province: str | None = None) -> list[Event]:
         """Dated events, in reading order per province."""
-        sql = 'SELECT doc_id, file, province, what, date, iso, place, quote, start, "end" FROM events'
-        args: Sequence = ()
-        if province:
-            sql += " WHERE province = ?"
-            args = (province,)
-        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        try:
-            return [Event(*row) for row in con.execute(sql + " ORDER BY province, start", args)]
-        finally:
-            con.close()
+        return self._by_province(Event, "events", province)
 
     def people(self, province: str | None = None) -> list[Person]:
-        sql = 'SELECT doc_id, file, province, name, role, quote, start, "end" FROM people'
-        args: Sequence = ()
-        if province:
-            sql += " WHERE province = ?"
-            args = (province,)
+        """Named people, in reading order per province."""
+        return self._by_province(Person, "people", province)
+
+    def _by_province(self, record: type, table: str, province: str | None) -> list:
+        columns = ", ".join(f'"{f.name}"' for f in fields(record))
+        sql = f"SELECT {columns} FROM {table}" + (" WHERE province = ?" if province else "")
+        args = (province,) if province else ()
         con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         try:
-            return [Person(*row) for row in con.execute(sql + " ORDER BY province, start", args)]
+            return [record(*row) for row in con.execute(sql + " ORDER BY province, start", args)]
         finally:
             con.close()
