@@ -23,9 +23,10 @@ from .unittext import SURNAMES, read_unit
 from .vietnamese import fold, nfc, number_value
 
 FACTS_FILE = "facts.sqlite"
-FACTS_VERSION = 3
+FACTS_VERSION = 4
 
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*%?")
+_SCALES = frozenset(("nghìn", "ngàn", "triệu", "tỷ", "tỉ", "vạn"))
 _QUALIFIERS = ("gần", "trên", "hơn", "khoảng", "đạt", "vượt", "hàng", "gồm")
 # Words that end the counted phrase: verbs, prepositions and conjunctions that follow it. Compared with
 # their accents: folded, "ban" (of "ban hành") would also stop at "bản" and cut "văn bản" to "văn".
@@ -159,6 +160,10 @@ def extract_quantities(doc: Document, max_chars: int = 300, min_chars: int = 40)
                     subject = cell.group(1) + (f" ({label.group(2)})" if label else "")
                 elif not words:
                     continue
+                elif words[0].lower() in _SCALES and len(words) > 1:
+                    # "500 ngàn lượt truy cập": the scale belongs to the unit, the subject is what is counted
+                    unit_word = f"{words[0]} {words[1]}"
+                    subject = " ".join(words[1:])
                 else:
                     unit_word = words[0]
                     subject = " ".join(words)

@@ -50,7 +50,7 @@ def test_quantities_match_the_labelled_sample(seed_documents):
                 break
     precision, recall = len(matched) / len(predicted), len(matched) / len(gold)
     print(f"quantities: {len(predicted)} found, {len(gold)} labelled, precision {precision:.3f}, recall {recall:.3f}")
-    assert precision >= 0.9 and recall >= 0.9
+    assert precision >= 0.95 and recall >= 0.9  # the targets
     docs = {d.doc_id: d for d in seed_documents}
     assert all(docs[q.doc_id].text[q.start : q.end] == q.quote for q in predicted)
     assert all(q.number_text in q.quote for q in predicted)
