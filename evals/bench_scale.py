@@ -186,6 +186,20 @@ def worker_build(work: Path, n: int, kind: str) -> dict:
     return {"build_s": seconds, "build_peak_rss_mb": peak_rss_mb(), "disk_mb": disk_mb}
 
 
+def serving_figures(recall: list[float], dense_ms: list[float], hybrid_ms: list[float], base_rss: float) -> dict:
+    """What a serving step reports: recall and latencies of its queries, and this process's memory."""
+    return {
+        "recall@10": float(np.mean(recall)),
+        "dense_p50_ms": percentile(dense_ms, 50),
+        "dense_p95_ms": percentile(dense_ms, 95),
+        "hybrid_p50_ms": percentile(hybrid_ms, 50),
+        "hybrid_p95_ms": percentile(hybrid_ms, 95),
+        "serve_rss_mb": peak_rss_mb(),
+        **{f"serve_{k.lower()}_mb": v for k, v in resident_mb().items()},
+        "python_and_model_rss_mb": base_rss,
+    }
+
+
 def worker_serve(work: Path, n: int, kind: str, knob: int, mmap: bool) -> dict:
     from assistant.config import load_settings
     from assistant.dense import DenseIndex
@@ -224,16 +238,7 @@ def worker_serve(work: Path, n: int, kind: str, knob: int, mmap: bool) -> dict:
         sparse_hits = sparse.search(texts[i % len(texts)], settings.candidates)
         rrf([[j for j, _ in dense_hits], [j for j, _ in sparse_hits]], [settings.dense_weight, 1.0], k=settings.rrf_k)
         hybrid_ms.append((time.perf_counter() - t0) * 1000)
-    return {
-        "recall@10": float(np.mean(recall)),
-        "dense_p50_ms": percentile(dense_ms, 50),
-        "dense_p95_ms": percentile(dense_ms, 95),
-        "hybrid_p50_ms": percentile(hybrid_ms, 50),
-        "hybrid_p95_ms": percentile(hybrid_ms, 95),
-        "serve_rss_mb": peak_rss_mb(),
-        **{f"serve_{k.lower()}_mb": v for k, v in resident_mb().items()},
-        "python_and_model_rss_mb": base_rss,
-    }
+    return serving_figures(recall, dense_ms, hybrid_ms, base_rss)
 
 
 def _milvus_setup(work: Path, n: int):
@@ -328,14 +333,7 @@ def worker_milvus_serve(work: Path, n: int, n_queries: int) -> dict:
         "open_s": open_s,
         "first_query_s": first_s,
         "queries": len(hybrid_ms),
-        "recall@10": float(np.mean(recall)),
-        "dense_p50_ms": percentile(dense_ms, 50),
-        "dense_p95_ms": percentile(dense_ms, 95),
-        "hybrid_p50_ms": percentile(hybrid_ms, 50),
-        "hybrid_p95_ms": percentile(hybrid_ms, 95),
-        "serve_rss_mb": peak_rss_mb(),
-        **{f"serve_{k.lower()}_mb": v for k, v in resident_mb().items()},
-        "python_and_model_rss_mb": base_rss,
+        **serving_figures(recall, dense_ms, hybrid_ms, base_rss),
     }
 
 
