@@ -250,7 +250,7 @@ class Assistant:
         threshold = model.threshold_each if labelled and model.threshold_each is not None else model.threshold
         found: list[tuple[str, Draft]] = []
         missing: list[str] = []
-        rankings: list[list[Hit]] = []
+        rankings: dict[str, list[Hit]] = {}
         vectors: dict[str, np.ndarray] = {}
         t_retrieve = t_answer = 0.0
         for province, sub_question in parts:
@@ -273,7 +273,7 @@ class Assistant:
             t0 = time.perf_counter()
             draft, hits = self._answer(self.answerer, part_info, qvec, hits, limit=limit, threshold=threshold)
             t_answer += time.perf_counter() - t0
-            rankings.append(hits)
+            rankings[province] = hits
             if draft.abstained:
                 missing.append(province)
             else:
@@ -281,9 +281,8 @@ class Assistant:
         timings["retrieve"], timings["answer"] = t_retrieve * 1000, t_answer * 1000
         if labelled:
             found.sort(key=lambda pd: -pd[1].support)
-            rankings = [rankings[[p for p, _ in parts].index(p)] for p, _ in found] + [
-                r for (p, _), r in zip(parts, rankings) if p in missing
-            ]
+        # passages follow the answer: provinces that answered (most confident first when labelled), then the rest
+        order = [p for p, _ in found] + missing if labelled else [p for p, _ in parts]
         citations: list[Citation] = []
         pieces: list[str] = []
         for province, draft in found:
@@ -293,17 +292,17 @@ class Assistant:
             pieces.append(f"{province}: {quotes}" if labelled else quotes)
         merged: list[Hit] = []
         seen: set[str] = set()
-        for group in zip_longest(*rankings):
+        for group in zip_longest(*(rankings[p] for p in order)):
             for hit in group:
                 if hit is not None and hit.chunk.chunk_id not in seen:
                     seen.add(hit.chunk.chunk_id)
                     merged.append(replace(hit, rank=len(merged) + 1))
         if not citations:
             return Draft(NOT_FOUND, True, reason="weak evidence"), merged[:k]
-        if labelled and missing:
-            pieces.append(f"(Không tìm thấy nội dung này trong báo cáo của: {', '.join(missing)}.)")
-        else:
+        if not labelled:
             pieces += [f"(Không tìm thấy thông tin về {p} trong các báo cáo.)" for p in missing]
+        elif missing:
+            pieces.append(f"(Không tìm thấy nội dung này trong báo cáo của: {', '.join(missing)}.)")
         support = min(d.support for _, d in found)
         return Draft(" ".join(pieces), False, tuple(citations), support=support), merged[:k]
 

@@ -262,34 +262,35 @@ def logistic_params(scaler, model) -> dict:
     }
 
 
-def choose_threshold(
-    examples: list[Example],
-    probs: list[np.ndarray],
-    fold_ids: list[int],
-    ratio: float,
-    precision: float,
-    unanswerable_share: float,
-) -> tuple[float, dict, list[dict]]:
-    """Fit the answer-confidence model, then its threshold: the lowest at which answers hold the answer
-    `precision` of the time when a share `unanswerable_share` of questions has none (answerable questions
-    against their near misses and the unanswerable questions, reweighted to that mix). Both out of fold."""
+def fit_abstention(
+    examples: list[Example], probs: list[np.ndarray], fold_ids: list[int], ratio: float
+) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """Fit the answer-confidence model. Returns its parameters and, for the questions as they were written
+    (the unaccented copies teach the scorer, they are not how the questions were asked), the out-of-fold
+    confidence (-1: no candidate passes the constraints, so it abstains at any threshold), whether
+    answering is right, and whether the variant has an answer."""
     X, y, kept = abstain_rows(examples, probs, ratio)
     folds_ = np.array([fold_ids[n] for n in kept])
     conf = np.zeros(len(y))
     for k in range(FOLDS):
         scaler, model = fit_logistic(X[folds_ != k], y[folds_ != k])
         conf[folds_ == k] = model.predict_proba(scaler.transform(X[folds_ == k]))[:, 1]
-    # Variants with no candidate passing the constraints abstain at any threshold.
     all_conf = np.full(len(examples), -1.0)
     all_conf[kept] = conf
-    all_right = np.zeros(len(examples), dtype=np.int64)
-    all_right[kept] = y
-    conf, y = all_conf, all_right
+    right = np.zeros(len(examples), dtype=np.int64)
+    right[kept] = y
     full = np.array([e.variant == "full" for e in examples])
-    # The threshold is set on the questions as they were written (the unaccented copies teach the scorer,
-    # they are not how the questions were asked).
     asked = np.array(["~" not in e.qid for e in examples])
-    conf, y, full = conf[asked], y[asked], full[asked]
+    scaler, model = fit_logistic(X, y)
+    return logistic_params(scaler, model), all_conf[asked], right[asked], full[asked]
+
+
+def choose_threshold(
+    conf: np.ndarray, y: np.ndarray, full: np.ndarray, precision: float, unanswerable_share: float
+) -> tuple[float, list[dict]]:
+    """The lowest confidence at which answers hold the answer `precision` of the time when a share
+    `unanswerable_share` of questions has none (answerable questions against their near misses and the
+    unanswerable questions, reweighted to that mix), and the curve it was read from."""
     weight = np.where(full, (1 - unanswerable_share) / max(1, full.sum()), unanswerable_share / max(1, (~full).sum()))
     curve = []
     chosen = None
@@ -306,9 +307,7 @@ def choose_threshold(
         )
         if chosen is None and p >= precision:
             chosen = float(t)
-    X, y_fit, _ = abstain_rows(examples, probs, ratio)
-    scaler, model = fit_logistic(X, y_fit)
-    return (chosen if chosen is not None else 1.0), logistic_params(scaler, model), curve
+    return (chosen if chosen is not None else 1.0), curve
 
 
 def span_examples(examples: list[Example]):
@@ -445,12 +444,9 @@ def main() -> int:
         results, key=lambda r: (float(np.mean(list(r[0]["by_source"].values()))), -r[0]["log_loss"])
     )
     ratio, ratio_cv = choose_ratio(examples, best_probs, args.mean_chars)
-    threshold, abstain, curve = choose_threshold(
-        examples, best_probs, fold_ids, ratio, args.precision, args.unanswerable_share
-    )
-    threshold_each, _, curve_each = choose_threshold(
-        examples, best_probs, fold_ids, ratio, args.precision, args.each_unanswerable_share
-    )
+    abstain, conf, right, full = fit_abstention(examples, best_probs, fold_ids, ratio)
+    threshold, curve = choose_threshold(conf, right, full, args.precision, args.unanswerable_share)
+    threshold_each, curve_each = choose_threshold(conf, right, full, args.precision, args.each_unanswerable_share)
     at = next(c for c in curve if c["threshold"] >= threshold) if curve else {}
     at_each = next(c for c in curve_each if c["threshold"] >= threshold_each) if curve_each else {}
     span = train_span(examples, fold_ids, args.span_precision)
