@@ -1,8 +1,8 @@
 """Answers when the collection grows with unrelated documents, side by side in one run.
 
 The report questions are asked of two indexes built here: the seed reports alone, and the seed reports
-among unrelated Vietnamese documents (by default the 480 Wikipedia passages of XQuAD-vi's two halves,
-about 9x the reports' text). Abstaining gets harder as the collection grows: more text means more near
+among unrelated Vietnamese documents (by default the 240 Wikipedia passages of XQuAD-vi, about 5x the
+reports' text; its two halves share them). Abstaining gets harder as the collection grows: more text means more near
 misses that look like an answer. Printed per set: the strict score (answerable questions answered with the
 facts, unanswerable ones abstained on), answers correct, abstentions on unanswerable questions, quotes
 taken from an unrelated document, and the overlap baseline judged the same way.
@@ -36,13 +36,17 @@ DISTRACTOR_PREFIX = "unrelated_"
 
 
 def write_distractors(folders: list[Path], out: Path) -> int:
-    """Each passage of the BEIR corpora as a plain-text document in `out`; returns how many."""
+    """Each distinct passage of the BEIR corpora as a plain-text document in `out`; returns how many."""
     n = 0
+    seen: set[str] = set()
     for folder in folders:
         for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             row = json.loads(line)
+            if row["text"] in seen:  # XQuAD-vi's two halves share their passages
+                continue
+            seen.add(row["text"])
             name = f"{DISTRACTOR_PREFIX}{folder.name}_{row['_id']}.txt"
             title = str(row.get("title") or "").strip()
             body = f"{title}\n\n{row['text']}\n" if title else f"{row['text']}\n"
@@ -123,7 +127,8 @@ def main() -> int:
         )
         for path in (Path(p) for p in args.sets.split(",") if p):
             rows = {name: measure(a, path) for name, a in assistants.items()}
-            print(f"\n{path.name} ({rows['reports']['questions']} questions, {rows['reports']['unanswerable']} unanswerable)")
+            first = rows["reports"]
+            print(f"\n{path.name} ({first['questions']} questions, {first['unanswerable']} unanswerable)")
             print(f"  {'':24s}" + "".join(f"{name:>20s}" for name in rows))
             for key in keys:
                 cells = "".join(
