@@ -1,22 +1,26 @@
 """Train the evidence scorer and what is fitted with it; write assistant/models/evidence.json.
 
-Usage: python evals/train_scorer.py [--out assistant/models/evidence.json] [--index index] [--precision 0.75]
+Usage: python evals/train_scorer.py [--out assistant/models/evidence.json] [--index index] [--precision P]
 
 Training data (never the held-out sets evals/heldout/ or xquad-vi-dev; the script refuses them):
 - evals/bench/xquad-vi-train (XQuAD Vietnamese, CC BY-SA 4.0): units holding a gold answer string;
 - evals/seed.jsonl, evals/report_train.jsonl and evals/report_train2.jsonl over corpus/: units overlapping a
   gold quote;
 - every question again typed without diacritics (both spellings share a fold);
+- every report question again asked of the reports among the bench's passages as unrelated documents (the
+  same fold), so that what is fitted holds when a collection grows;
 - near misses: each answerable question again with its gold evidence taken out of the candidates.
 
 Fitted, all by 5-fold cross-validation grouped by question:
 1. the unit scorer: logistic regression or LightGBM over small grids, the best mean (over the sources)
    out-of-fold top-1 accuracy wins, log loss breaks ties;
 2. the second-quote ratio: the best out-of-fold containment whose mean answer fits --mean-chars;
-3. the answer-confidence model (the best unit's features and the top probabilities) and its threshold:
-   the lowest at which answers hold the answer --precision of the time, on the questions as written, with
-   --unanswerable-share of them having no answer; and the threshold for one province of a question asked
-   across provinces, the same way with --each-unanswerable-share of them having no answer;
+3. the answer-confidence model (the best unit's features and the top probabilities) and its threshold,
+   on the questions as written with --unanswerable-share of them having no answer: the one that handles
+   the most questions right (answerable ones answered with the answer, the others abstained on; each
+   source counting equally), or with --precision P the lowest at which answers hold the answer P of the
+   time; and the threshold for one province of a question asked across provinces, the same way with
+   --each-unanswerable-share of them having no answer;
 4. the short-answer model and its threshold (--span-precision).
 Everything is seeded and single-threaded and features are rounded to 1e-4: re-running gives the same file.
 """
@@ -26,14 +30,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_distractors import write_distractors  # noqa: E402
 
 from assistant.beir import prepare  # noqa: E402
 from assistant.build import build_index  # noqa: E402
@@ -73,14 +81,30 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def corpus_assistant(settings, embedder):
-    """The corpus index used for report questions, built once under index/training/."""
+def corpus_assistant(settings, embedder, unrelated: Path | None = None):
+    """The corpus index used for report questions, built once under index/training/; with `unrelated` (a
+    BEIR folder), the reports among that folder's passages as unrelated documents."""
     digest = hashlib.sha256()
     for f in sorted(settings.corpus.iterdir()):
         if f.is_file():
             digest.update(f.name.encode() + f.read_bytes())
+    if unrelated is not None:
+        digest.update((unrelated / "corpus.jsonl").read_bytes())
     digest.update(json.dumps(settings.index_fingerprint(), sort_keys=True).encode())
-    s = settings.with_(index=settings.index / "training" / f"corpus-{digest.hexdigest()[:12]}")
+    name = ("grown" if unrelated is not None else "corpus") + f"-{digest.hexdigest()[:12]}"
+    s = settings.with_(index=settings.index / "training" / name)
+    if unrelated is not None:
+        corpus = s.index.parent / f"{name}-corpus"
+        if not corpus.is_dir():
+            tmp = s.index.parent / f"{name}-corpus.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            for f in sorted(settings.corpus.iterdir()):
+                if f.is_file():
+                    shutil.copy2(f, tmp / f.name)
+            write_distractors([unrelated], tmp)
+            tmp.replace(corpus)
+        s = s.with_(corpus=corpus)
     try:
         return Assistant.load(s, embedder=embedder)
     except (IndexNotFound, IndexMismatch):
@@ -89,7 +113,11 @@ def corpus_assistant(settings, embedder):
 
 
 def gather(settings, depth: int, report_sets: list[Path], bench: Path) -> tuple[list[Example], dict]:
-    """Examples from every training source, and what they came from."""
+    """Examples from every training source, and what they came from.
+
+    The report questions are asked twice: of the reports alone, and of the reports among the bench's
+    passages as unrelated documents (ids marked "~grown", same fold), so that what is fitted holds when
+    a collection grows with text that has nothing to do with the question."""
     sources = {}
     _refuse_held_out(bench)
     bench_assistant, _ = prepare(settings, bench)
@@ -102,19 +130,21 @@ def gather(settings, depth: int, report_sets: list[Path], bench: Path) -> tuple[
     sources["xquad-vi-train"] = {"questions": len(questions), "sha256": _sha(bench / "queries.jsonl")}
     print(f"xquad-vi-train: {len(questions)} questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
-    reports = corpus_assistant(settings, embedder)
-    finder = EvidenceFinder(reports.data, None)
-    docs = list(reports.data.documents.values())
-    for path in report_sets:
-        _refuse_held_out(path)
-        if not path.is_file():
-            continue
-        items = load_evalset(path, docs)
-        questions = evalset_questions(items, docs, source=path.stem)
-        questions += unaccented(questions)
-        examples += collect(reports, finder, questions, depth)
-        sources[path.stem] = {"questions": len(questions), "sha256": _sha(path)}
-        print(f"{path.name}: {len(questions)} questions", file=sys.stderr)
+    collections = ((corpus_assistant(settings, embedder), ""), (corpus_assistant(settings, embedder, bench), "~grown"))
+    for collection, suffix in collections:
+        finder = EvidenceFinder(collection.data, None)
+        docs = list(collection.data.documents.values())
+        for path in report_sets:
+            _refuse_held_out(path)
+            if not path.is_file():
+                continue
+            items = load_evalset(path, docs)
+            questions = evalset_questions(items, docs, source=path.stem)
+            questions += unaccented(questions)
+            questions = [replace(q, qid=q.qid + suffix) for q in questions]
+            examples += collect(collection, finder, questions, depth)
+            sources[path.stem] = {"questions": len(questions), "sha256": _sha(path)}
+            print(f"{path.name}{suffix}: {len(questions)} questions", file=sys.stderr)
     return examples, sources
 
 
@@ -264,11 +294,11 @@ def logistic_params(scaler, model) -> dict:
 
 def fit_abstention(
     examples: list[Example], probs: list[np.ndarray], fold_ids: list[int], ratio: float
-) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fit the answer-confidence model. Returns its parameters and, for the questions as they were written
     (the unaccented copies teach the scorer, they are not how the questions were asked), the out-of-fold
     confidence (-1: no candidate passes the constraints, so it abstains at any threshold), whether
-    answering is right, and whether the variant has an answer."""
+    answering is right, whether the variant has an answer, and its source."""
     X, y, kept = abstain_rows(examples, probs, ratio)
     folds_ = np.array([fold_ids[n] for n in kept])
     conf = np.zeros(len(y))
@@ -280,9 +310,10 @@ def fit_abstention(
     right = np.zeros(len(examples), dtype=np.int64)
     right[kept] = y
     full = np.array([e.variant == "full" for e in examples])
-    asked = np.array(["~" not in e.qid for e in examples])
+    asked = np.array(["~plain" not in e.qid for e in examples])
     scaler, model = fit_logistic(X, y)
-    return logistic_params(scaler, model), all_conf[asked], right[asked], full[asked]
+    sources = np.array([e.source for e in examples])
+    return logistic_params(scaler, model), all_conf[asked], right[asked], full[asked], sources[asked]
 
 
 def choose_threshold(
@@ -308,6 +339,28 @@ def choose_threshold(
         if chosen is None and p >= precision:
             chosen = float(t)
     return (chosen if chosen is not None else 1.0), curve
+
+
+def choose_operating_point(
+    conf: np.ndarray, y: np.ndarray, full: np.ndarray, sources: np.ndarray, unanswerable_share: float
+) -> tuple[float, dict]:
+    """The threshold that maximizes the expected share of questions handled right when a share
+    `unanswerable_share` of them has no answer: answerable questions answered with the answer, the others
+    abstained on (the strict score of the report evaluation sets). Out-of-fold, each training source
+    counting equally, like the scorer's choice; the lowest such threshold wins ties."""
+    best_t, best = 1.0, (-1.0, {})
+    for t in np.unique(np.round(conf[conf >= 0], 4)):
+        answered = conf >= t
+        per = {}
+        for s in np.unique(sources):
+            m = sources == s
+            right = float((answered & (y == 1))[m & full].mean()) if (m & full).any() else 0.0
+            abstained = float((~answered)[m & ~full].mean()) if (m & ~full).any() else 1.0
+            per[str(s)] = round((1 - unanswerable_share) * right + unanswerable_share * abstained, 4)
+        score = float(np.mean(list(per.values())))
+        if score > best[0] + 1e-12:
+            best_t, best = float(t), (score, per)
+    return best_t, {"expected_strict": round(best[0], 4), "by_source": best[1]}
 
 
 def span_examples(examples: list[Example]):
@@ -396,7 +449,13 @@ def main() -> int:
         "--sets",
         default=",".join(str(ROOT / "evals" / n) for n in ("seed.jsonl", "report_train.jsonl", "report_train2.jsonl")),
     )
-    parser.add_argument("--precision", type=float, default=0.75, help="answers hold the answer this often (0.75)")
+    parser.add_argument(
+        "--precision",
+        type=float,
+        default=None,
+        help="answer when answers hold the answer this often (default: the threshold that handles the most "
+        "questions right, answered or abstained on)",
+    )
     parser.add_argument(
         "--unanswerable-share",
         type=float,
@@ -444,11 +503,20 @@ def main() -> int:
         results, key=lambda r: (float(np.mean(list(r[0]["by_source"].values()))), -r[0]["log_loss"])
     )
     ratio, ratio_cv = choose_ratio(examples, best_probs, args.mean_chars)
-    abstain, conf, right, full = fit_abstention(examples, best_probs, fold_ids, ratio)
-    threshold, curve = choose_threshold(conf, right, full, args.precision, args.unanswerable_share)
-    threshold_each, curve_each = choose_threshold(conf, right, full, args.precision, args.each_unanswerable_share)
-    at = next(c for c in curve if c["threshold"] >= threshold) if curve else {}
-    at_each = next(c for c in curve_each if c["threshold"] >= threshold_each) if curve_each else {}
+    abstain, conf, right, full, conf_sources = fit_abstention(examples, best_probs, fold_ids, ratio)
+    shares = (args.unanswerable_share, args.each_unanswerable_share)
+    curve, curve_each = (choose_threshold(conf, right, full, 1.0, share)[1] for share in shares)
+    if args.precision is None:
+        (threshold, best), (threshold_each, best_each) = (
+            choose_operating_point(conf, right, full, conf_sources, share) for share in shares
+        )
+    else:
+        (threshold, _), (threshold_each, _) = (
+            choose_threshold(conf, right, full, args.precision, share) for share in shares
+        )
+        best = best_each = {}
+    at = {**next((c for c in curve if c["threshold"] >= threshold), {}), **best}
+    at_each = {**next((c for c in curve_each if c["threshold"] >= threshold_each), {}), **best_each}
     span = train_span(examples, fold_ids, args.span_precision)
     cv = {
         "folds": FOLDS,
@@ -456,7 +524,7 @@ def main() -> int:
         "candidates": [r for r, _ in results],
         "second_ratio": ratio_cv,
         "threshold": threshold,
-        "precision_target": args.precision,
+        "rule": "most handled right" if args.precision is None else f"precision {args.precision}",
         "unanswerable_share": args.unanswerable_share,
         "at_threshold": at,
         "threshold_each": threshold_each,
@@ -468,7 +536,7 @@ def main() -> int:
         f"second quote when p2 >= {ratio} x p1: out-of-fold containment {ratio_cv['containment']:.3f}, "
         f"mean {ratio_cv['mean_chars']:.0f} characters"
     )
-    print(f"threshold {threshold:.4f} for precision {args.precision}: {at}")
+    print(f"threshold {threshold:.4f} ({cv['rule']}, {args.unanswerable_share} without answer): {at}")
     share = args.each_unanswerable_share
     print(f"across provinces: threshold {threshold_each:.4f} ({share} without answer): {at_each}")
     for target in (0.7, 0.75, 0.8, 0.85, 0.9, 0.95):

@@ -193,6 +193,24 @@ def test_logistic_and_tree_files_predict_like_the_libraries_that_fit_them():
     assert lgb.__version__
 
 
+def test_the_operating_threshold_handles_the_most_questions_right_for_the_stated_share():
+    """Worked by hand: answerable questions with confidences 0.9, 0.6, 0.55 (answering is right) and
+    0.2 (wrong), questions without an answer at 0.58 and 0.1. Few unanswerable questions: answer down to 0.2
+    (0.9 x 3/4 + 0.1 x 1/2, the lowest of the ties); most of them unanswerable: only from 0.6, above it (0.1 x
+    2/4 + 0.9 x 1)."""
+    sys.path.insert(0, str(ROOT / "evals"))
+    import train_scorer
+
+    conf = np.array([0.9, 0.6, 0.55, 0.2, 0.58, 0.1])
+    right = np.array([1, 1, 1, 0, 0, 0])
+    full = np.array([True, True, True, True, False, False])
+    sources = np.array(["a"] * 6)
+    low, fig = train_scorer.choose_operating_point(conf, right, full, sources, 0.1)
+    assert low == pytest.approx(0.2) and fig["expected_strict"] == pytest.approx(0.725)
+    high, fig = train_scorer.choose_operating_point(conf, right, full, sources, 0.9)
+    assert high == pytest.approx(0.6) and fig["expected_strict"] == pytest.approx(0.95)
+
+
 # -- answers on the real seeds ----------------------------------------------------------------------
 
 slow = pytest.mark.slow
