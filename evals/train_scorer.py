@@ -11,7 +11,7 @@ Training data (never the held-out sets evals/heldout/ or xquad-vi-dev; the scrip
   same fold), so that what is fitted holds when a collection grows;
 - near misses: each answerable question again with its gold evidence taken out of the candidates.
 
-Fitted, all by 5-fold cross-validation grouped by question:
+Fitted, all by 5-fold cross-validation grouped by document (a report, an XQuAD passage):
 1. the unit scorer: logistic regression or LightGBM over small grids, the best mean (over the sources)
    out-of-fold top-1 accuracy wins, log loss breaks ties;
 2. the second-quote ratio: the best out-of-fold containment whose mean answer fits --mean-chars;
@@ -188,12 +188,25 @@ def make_model(kind: str, params: dict):
 
 
 def folds(examples: list[Example]) -> list[int]:
-    """A fold per question (both variants of a question share it), assigned by a seeded shuffle."""
-    keys = sorted({(e.source, base_id(e.qid)) for e in examples})
-    rng = np.random.default_rng(SEED)
-    order = rng.permutation(len(keys))
-    fold_of = {keys[i]: n % FOLDS for n, i in enumerate(order)}
-    return [fold_of[(e.source, base_id(e.qid))] for e in examples]
+    """A fold per document: every question whose answer lies in one report (one XQuAD passage) shares a
+    fold, so out-of-fold figures are those of documents the model never saw, as a user's new reports are.
+    Every variant of a question (both spellings, its near miss, its grown-collection copy) shares its
+    fold; a question with no answer in its candidates is a group of its own. Groups are shuffled
+    (seeded), then dealt largest first, so the five reports fall in five different folds."""
+    key = lambda e: (e.source, base_id(e.qid))  # noqa: E731
+    doc: dict[tuple[str, str], str] = {}
+    for e in examples:
+        if key(e) not in doc and e.variant == "full" and e.has_answer:
+            doc[key(e)] = e.spans[int(np.argmax(e.labels))][0]
+    group = {key(e): doc.get(key(e), f"question:{e.source}:{base_id(e.qid)}") for e in examples}
+    sizes: dict[str, int] = {}
+    for e in examples:
+        sizes[group[key(e)]] = sizes.get(group[key(e)], 0) + 1
+    names = sorted(sizes)
+    shuffled = [names[i] for i in np.random.default_rng(SEED).permutation(len(names))]
+    dealt = sorted(shuffled, key=lambda g: -sizes[g])  # stable: equal sizes keep the shuffled order
+    fold_of = {g: n % FOLDS for n, g in enumerate(dealt)}
+    return [fold_of[group[key(e)]] for e in examples]
 
 
 def out_of_fold(kind: str, params: dict, examples: list[Example], fold_ids: list[int]) -> list[np.ndarray]:
