@@ -55,6 +55,16 @@ def write_distractors(folders: list[Path], out: Path) -> int:
     return n
 
 
+def write_grown_corpus(corpus: Path, folders: list[Path], out: Path) -> tuple[list[Path], int]:
+    """The reports of `corpus` copied into `out` among the BEIR folders' passages; returns the reports
+    and how many unrelated documents were written."""
+    reports = sorted(p for p in corpus.iterdir() if p.is_file() and not p.name.startswith("."))
+    out.mkdir(parents=True, exist_ok=True)
+    for p in reports:
+        shutil.copy2(p, out / p.name)
+    return reports, write_distractors(folders, out)
+
+
 def measure(assistant: Assistant, path: Path) -> dict[str, float]:
     docs = list(assistant.data.documents.values())
     items = load_evalset(path, docs)
@@ -94,12 +104,9 @@ def main() -> int:
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="distractors-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        reports = sorted(p for p in Path(args.corpus).iterdir() if p.is_file() and not p.name.startswith("."))
         grown = work / "corpus-grown"
-        grown.mkdir(exist_ok=True)
-        for p in reports:
-            shutil.copy2(p, grown / p.name)
-        n = write_distractors([Path(f) for f in args.distractors.split(",") if f], grown)
+        folders = [Path(f) for f in args.distractors.split(",") if f]
+        reports, n = write_grown_corpus(Path(args.corpus), folders, grown)
         size = lambda ps: sum(p.stat().st_size for p in ps)  # noqa: E731
         print(
             f"collections: {len(reports)} reports ({size(reports) / 1e3:.0f} kB) | the same + {n} unrelated "

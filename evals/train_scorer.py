@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_distractors import write_distractors  # noqa: E402
+from bench_distractors import write_grown_corpus  # noqa: E402
 
 from assistant.beir import prepare  # noqa: E402
 from assistant.build import build_index  # noqa: E402
@@ -98,11 +98,7 @@ def corpus_assistant(settings, embedder, unrelated: Path | None = None):
         if not corpus.is_dir():
             tmp = s.index.parent / f"{name}-corpus.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            for f in sorted(settings.corpus.iterdir()):
-                if f.is_file():
-                    shutil.copy2(f, tmp / f.name)
-            write_distractors([unrelated], tmp)
+            write_grown_corpus(settings.corpus, [unrelated], tmp)
             tmp.replace(corpus)
         s = s.with_(corpus=corpus)
     try:
@@ -518,16 +514,15 @@ def main() -> int:
     ratio, ratio_cv = choose_ratio(examples, best_probs, args.mean_chars)
     abstain, conf, right, full, conf_sources = fit_abstention(examples, best_probs, fold_ids, ratio)
     shares = (args.unanswerable_share, args.each_unanswerable_share)
-    curve, curve_each = (choose_threshold(conf, right, full, 1.0, share)[1] for share in shares)
+    # The curves are the same whatever precision is asked; their thresholds are kept only with --precision.
+    (threshold, curve), (threshold_each, curve_each) = (
+        choose_threshold(conf, right, full, args.precision or 1.0, share) for share in shares
+    )
+    best = best_each = {}
     if args.precision is None:
         (threshold, best), (threshold_each, best_each) = (
             choose_operating_point(conf, right, full, conf_sources, share) for share in shares
         )
-    else:
-        (threshold, _), (threshold_each, _) = (
-            choose_threshold(conf, right, full, args.precision, share) for share in shares
-        )
-        best = best_each = {}
     at = {**next((c for c in curve if c["threshold"] >= threshold), {}), **best}
     at_each = {**next((c for c in curve_each if c["threshold"] >= threshold_each), {}), **best_each}
     span = train_span(examples, fold_ids, args.span_precision)
