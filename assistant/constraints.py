@@ -59,11 +59,11 @@ class Mismatch:
     years: tuple[int, ...] = ()  # the asked years the statement does not cover
     evidence_years: tuple[int, ...] = ()
     no_figure: bool = False  # a count question, and the statement holds no count
-    deputy: bool = False  # the question asks for a role, the statement names only its deputy ("Phó ...")
+    title: bool = False  # the question asks who holds a title the statement does not name, or names only its deputy
     report_year: int | None = None  # the year the evidence's report reports on, when it says
 
     def __bool__(self) -> bool:
-        return bool(self.province or self.years or self.no_figure or self.deputy)
+        return bool(self.province or self.years or self.no_figure or self.title)
 
 
 _ROMAN = re.compile(r"\b[IVXLC]{1,7}\b")
@@ -99,6 +99,38 @@ def _deputy_only(info: QuestionInfo, text: str) -> bool:
     return all(b == "pho" for b in before)
 
 
+# Official titles that open "<title> ... là ai?" / "Ai là <title> ...?" (folded). The head of the asked title is
+# its first two words ("truong ban", "bi thu", "pho chu"): a statement naming another title of the same
+# office ("Trưởng BCĐ 35" for "Trưởng Ban Tuyên giáo") does not say who holds the asked one.
+_TITLES = (
+    ("truong",), ("pho",), ("bi", "thu"), ("chu", "tich"), ("giam", "doc"), ("uy", "vien"), ("tong", "bien", "tap"),
+    ("thu", "truong"), ("bo", "truong"), ("tong", "bi", "thu"), ("thu", "tuong"), ("chanh", "van", "phong"),
+)
+
+
+def asked_title(question: str) -> tuple[str, str] | None:
+    """The first two folded words of the title a "who holds it" question asks about, or None."""
+    q = [fold(t) for t in TOKEN_RE.findall(question)]
+    if q[:2] == ["ai", "la"]:
+        subject = q[2:]
+    elif q[-2:] == ["la", "ai"]:
+        subject = q[:-2]
+    else:
+        return None
+    if len(subject) < 2 or not any(tuple(subject[: len(t)]) == t for t in _TITLES):
+        return None
+    return subject[0], subject[1]
+
+
+def _title_absent(info: QuestionInfo, text: str) -> bool:
+    """A "who holds <title>" question, and the statement never names the title's head."""
+    head = asked_title(info.text)
+    if head is None:
+        return False
+    u = [fold(t) for t in TOKEN_RE.findall(text)]
+    return head not in set(zip(u, u[1:]))
+
+
 def check(info: QuestionInfo, doc: Document, start: int, end: int) -> Mismatch:
     """The province and year the question names, against the report and the statement."""
     province = None
@@ -110,8 +142,8 @@ def check(info: QuestionInfo, doc: Document, start: int, end: int) -> Mismatch:
         years = info.years
     text = doc.text[start:end]
     no_figure = info.kind == "count" and not _holds_count(info, text)
-    deputy = info.kind == "person" and _deputy_only(info, text)
-    return Mismatch(province, doc.province, years, tuple(sorted(covered)), no_figure, deputy, report_year(doc))
+    title = info.kind == "person" and (_deputy_only(info, text) or _title_absent(info, text))
+    return Mismatch(province, doc.province, years, tuple(sorted(covered)), no_figure, title, report_year(doc))
 
 
 def caveat_text(info: QuestionInfo, mismatch: Mismatch, n: int, provinces_indexed: set[str]) -> str:

@@ -104,8 +104,19 @@ def test_a_count_question_needs_a_count_and_the_asked_year():
 def test_a_deputy_does_not_answer_a_question_about_the_head():
     text = "Đồng chí Lê Thị Thu Hồng, Phó Bí thư Thường trực Tỉnh ủy dự hội nghị."
     doc = _doc(text, province="Bắc Giang")
-    assert check(analyze("Bí thư Tỉnh ủy Bắc Giang là ai?"), doc, 0, len(text)).deputy
+    assert check(analyze("Bí thư Tỉnh ủy Bắc Giang là ai?"), doc, 0, len(text)).title
     assert not check(analyze("Phó Bí thư Thường trực Tỉnh ủy Bắc Giang là ai?"), doc, 0, len(text))
+
+
+def test_another_title_of_the_same_office_does_not_answer_who_holds_the_asked_one():
+    text = "Đồng chí Lê Thị Thu Hồng, Phó Bí thư Thường trực Tỉnh ủy, Trưởng BCĐ 35 dự hội nghị."
+    doc = _doc(text, province="Bắc Giang")
+    miss = check(analyze("Trưởng Ban Tuyên giáo Tỉnh ủy Bắc Giang là ai?"), doc, 0, len(text))
+    assert miss.title
+    assert caveat_text(analyze("Trưởng Ban Tuyên giáo Tỉnh ủy Bắc Giang là ai?"), miss, 1, {"Bắc Giang"}) == (
+        "Các báo cáo không nêu đúng chức danh được hỏi. Gần nhất: [1]"
+    )
+    assert not check(analyze("Ai là Trưởng BCĐ 35 của Bắc Giang?"), doc, 0, len(text))
 
 
 def test_province_mismatch_names_both_reports():
