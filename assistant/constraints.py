@@ -103,8 +103,18 @@ def _deputy_only(info: QuestionInfo, text: str) -> bool:
 # its first two words ("truong ban", "bi thu", "pho chu"): a statement naming another title of the same
 # office ("Trưởng BCĐ 35" for "Trưởng Ban Tuyên giáo") does not say who holds the asked one.
 _TITLES = (
-    ("truong",), ("pho",), ("bi", "thu"), ("chu", "tich"), ("giam", "doc"), ("uy", "vien"), ("tong", "bien", "tap"),
-    ("thu", "truong"), ("bo", "truong"), ("tong", "bi", "thu"), ("thu", "tuong"), ("chanh", "van", "phong"),
+    ("truong",),
+    ("pho",),
+    ("bi", "thu"),
+    ("chu", "tich"),
+    ("giam", "doc"),
+    ("uy", "vien"),
+    ("tong", "bien", "tap"),
+    ("thu", "truong"),
+    ("bo", "truong"),
+    ("tong", "bi", "thu"),
+    ("thu", "tuong"),
+    ("chanh", "van", "phong"),
 )
 
 

@@ -60,8 +60,13 @@ def wait_count(page, start: str) -> None:
 
 
 def pick(page, elem_id: str, option: str) -> None:
-    page.locator(f"#{elem_id} input").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    box = page.locator(f"#{elem_id} input")
+    box.click()
+    # Options are looked up in this dropdown's own list: the list of the dropdown picked just before may
+    # still be open (Gradio 6.31 closes it late), and its "Tất cả" is a different option.
+    listbox = box.get_attribute("aria-controls")
+    scope = page.locator(f"[id='{listbox}']") if listbox else page
+    scope.get_by_role("option", name=option, exact=True).click()
 
 
 def vn_value(shown: str) -> float:
