@@ -79,8 +79,10 @@ class EvidenceFinder:
         """Features and probabilities of every candidate unit of the hits."""
         terms = question_terms(info, self.idf)
         cands = self.candidates(hits, exclude)
+        # Without a model (while collecting training features) the cosines read the plain question and
+        # every probability is 0.
+        qvec = self.model.adapt(qvec) if self.model is not None else qvec
         X = candidate_features(info, terms, qvec, cands, self.data.units)
-        # Without a model (while collecting training features) every probability is 0.
         probs = self.model.predict(X) if (self.model is not None and len(cands)) else np.zeros(len(cands))
         mismatches = [check(info, c.doc, c.start, c.end) for c in cands]
         return Evidence(info, terms, cands, X, probs, mismatches)

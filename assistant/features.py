@@ -195,11 +195,7 @@ def candidate_features(
         return out
     col = {name: i for i, name in enumerate(FEATURES)}
     rows = np.array([c.row for c in cands])
-    qv = np.asarray(qvec, dtype=np.float32)
-    cos = np.asarray(units.vectors[rows], dtype=np.float32) @ qv
-    order = np.argsort(-cos, kind="stable")
-    cos_rank = np.empty(n, dtype=np.float32)
-    cos_rank[order] = 1.0 / (1.0 + np.arange(n))
+    set_cosine_features(out, qvec, rows, [c.doc.doc_id for c in cands], units)
 
     kind = info.kind
     kinds = dict.fromkeys(("count", "date", "person", "list", "place", "reason", "manner", "other"), 0.0)
@@ -212,9 +208,6 @@ def candidate_features(
     sparse_vals = [c.sparse for c in cands if c.sparse is not None]
     max_sparse = max(sparse_vals) if sparse_vals else 0.0
 
-    # The neighbours' cosines in one read of the (possibly memory-mapped) vectors.
-    neighbours = sorted({r for c in cands for r in (c.row - 1, c.row + 1) if 0 <= r < len(units)})
-    neighbour_cos = dict(zip(neighbours, (np.asarray(units.vectors[neighbours], dtype=np.float32) @ qv).tolist()))
     covs = np.zeros(n, dtype=np.float32)
     bm25 = np.zeros(n, dtype=np.float32)
     q_words = set(terms.folded)
@@ -253,11 +246,6 @@ def candidate_features(
         has_year = float(bool(u.years))
         covered = statement_years(doc, c.start, c.end)
         f = out[i]
-        f[col["cos"]] = cos[i]
-        f[col["cos_rank"]] = cos_rank[i]
-        for name, r in (("prev_cos", c.row - 1), ("next_cos", c.row + 1)):
-            if lo <= r < hi:
-                f[col[name]] = neighbour_cos[r] - cos[i]
         f[col["cov"]] = cov
         f[col["cov_exact"]] = sum(1 for k in terms.exact if k in u.keys) / len(terms.exact) if terms.exact else cov
         f[col["cov_ctx"]] = _coverage(terms.folded, context)
@@ -306,7 +294,6 @@ def candidate_features(
         f[col["position"]] = (c.row - lo) / max(1, hi - lo - 1)
         f[col["first"]] = float(c.row == lo)
         f[col["log_len"]] = math.log(max(1, c.end - c.start))
-    out[:, col["cos_gap"]] = out[:, col["cos"]] - out[:, col["cos"]].max()
     out[:, col["cov_gap"]] = covs - covs.max()
     out[:, col["bm25u"]] = bm25 / bm25.max() if bm25.max() > 0 else 0.0
     out[:, col["pool_cov"]] = _coverage(terms.folded, pool)
@@ -315,3 +302,34 @@ def candidate_features(
     out[:, col["n_cands"]] = math.log(n)
     out[:, col["q_accented"]] = float(info.accented)
     return out
+
+
+COSINE_FEATURES = ("cos", "cos_gap", "cos_rank", "prev_cos", "next_cos")
+
+
+def set_cosine_features(
+    out: np.ndarray, qvec: np.ndarray, rows: np.ndarray, doc_ids: Sequence[str], units: UnitTable
+) -> None:
+    """Fill the columns that read the question's vector (COSINE_FEATURES) of the candidates' rows in `out`.
+
+    Kept apart from the rest so that training can recompute them for another question vector (the
+    question adapter, fitted per fold) without recomputing the word features."""
+    col = {name: i for i, name in enumerate(FEATURES)}
+    n = len(rows)
+    if n == 0:
+        return
+    qv = np.asarray(qvec, dtype=np.float32)
+    cos = np.asarray(units.vectors[rows], dtype=np.float32) @ qv
+    order = np.argsort(-cos, kind="stable")
+    cos_rank = np.empty(n, dtype=np.float32)
+    cos_rank[order] = 1.0 / (1.0 + np.arange(n))
+    out[:, col["cos"]] = cos
+    out[:, col["cos_gap"]] = cos - cos.max()
+    out[:, col["cos_rank"]] = cos_rank
+    # The neighbours' cosines in one read of the (possibly memory-mapped) vectors.
+    neighbours = sorted({int(r) for row in rows for r in (row - 1, row + 1) if 0 <= r < len(units)})
+    neighbour_cos = dict(zip(neighbours, (np.asarray(units.vectors[neighbours], dtype=np.float32) @ qv).tolist()))
+    for i, (row, doc_id) in enumerate(zip(rows, doc_ids)):
+        lo, hi = units.doc_range(doc_id)
+        for name, r in (("prev_cos", row - 1), ("next_cos", row + 1)):
+            out[i, col[name]] = neighbour_cos[int(r)] - cos[i] if lo <= r < hi else 0.0

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .adapter import QuestionAdapter
 from .errors import ScorerMismatch
 from .features import FEATURES, feature_set_id
 
@@ -116,7 +117,10 @@ class EvidenceModel:
     # larger unanswerable share).
     threshold_each: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # The question adapter (adapter.py) the cosine features were computed with; None: the plain question.
+    adapter: dict[str, Any] | None = None
     _forest: _Forest | None = field(default=None, repr=False)
+    _adapter: QuestionAdapter | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind == "gbdt":
@@ -125,6 +129,15 @@ class EvidenceModel:
             self._forest = _Forest(self.params["trees"])
         elif self.kind != "logistic":
             raise ScorerMismatch(f"Unknown scorer kind {self.kind!r} (expected logistic or gbdt).")
+        if self.adapter is not None:
+            try:
+                self._adapter = QuestionAdapter.from_dict(self.adapter)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ScorerMismatch(f"The scorer file's question adapter is unreadable: {exc}") from None
+
+    def adapt(self, qvec: np.ndarray) -> np.ndarray:
+        """The question vector the cosine features read (the plain one when there is no adapter)."""
+        return self._adapter.apply(qvec) if self._adapter is not None else qvec
 
     @property
     def version(self) -> str:
@@ -170,6 +183,7 @@ class EvidenceModel:
             "span": self.span,
             "abstain": self.abstain,
             "threshold_each": self.threshold_each,
+            "adapter": self.adapter,
             "meta": self.meta,
         }
 
@@ -193,6 +207,7 @@ class EvidenceModel:
             abstain=d.get("abstain"),
             threshold_each=d.get("threshold_each"),
             meta=d.get("meta", {}),
+            adapter=d.get("adapter"),
         )
 
 

@@ -29,6 +29,7 @@ from .features import Candidate
 from .question import analyze, clean_question
 from .records import Document
 from .service import Assistant
+from .units import UnitTable
 from .vietnamese import fold, has_diacritics, nfc
 
 
@@ -63,6 +64,10 @@ class Example:
     answers: tuple[str, ...] = ()
     texts: list[str] | None = None  # each candidate's text
     fits: np.ndarray | None = None  # each candidate passes the question's constraints (constraints.check)
+    # what the cosine features are recomputed from for an adapted question (adapter.py)
+    qvec: np.ndarray | None = None
+    rows: np.ndarray | None = None  # each candidate's unit row in `units`
+    units: UnitTable | None = None
 
     @property
     def has_answer(self) -> bool:
@@ -169,7 +174,7 @@ def collect(
         ev = finder.score(info, qvec, hits)
         labels = unit_labels(q, ev.candidates)
         variant = "full" if q.answerable else "unanswerable"
-        examples.append(_example(q, variant, info, ev, labels))
+        examples.append(_example(q, variant, info, ev, labels, qvec, finder.data.units))
         if near_misses and q.answerable:
             gold_rows = _gold_chunk_rows(assistant, q)
             kept = [h for h in pool if assistant.data.chunk_rows[h.chunk.chunk_id] not in gold_rows][:depth]
@@ -184,13 +189,13 @@ def collect(
             ev_miss.features = ev_miss.features[keep]
             ev_miss.candidates = [c for c, k in zip(ev_miss.candidates, keep) if k]
             ev_miss.mismatches = [m for m, k in zip(ev_miss.mismatches, keep) if k]
-            examples.append(_example(q, "removed", info, ev_miss, miss_labels[keep]))
+            examples.append(_example(q, "removed", info, ev_miss, miss_labels[keep], qvec, finder.data.units))
         if progress:
             progress(n, len(questions))
     return examples
 
 
-def _example(q: LabeledQuestion, variant: str, info, ev, labels: np.ndarray) -> Example:
+def _example(q: LabeledQuestion, variant: str, info, ev, labels: np.ndarray, qvec, units) -> Example:
     return Example(
         qid=q.qid,
         source=q.source,
@@ -203,6 +208,9 @@ def _example(q: LabeledQuestion, variant: str, info, ev, labels: np.ndarray) -> 
         answers=q.answers,
         texts=[c.text for c in ev.candidates],
         fits=np.array([not m for m in ev.mismatches], dtype=bool),
+        qvec=np.asarray(qvec, dtype=np.float32),
+        rows=np.array([c.row for c in ev.candidates], dtype=np.int64),
+        units=units,
     )
 
 

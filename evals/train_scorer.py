@@ -12,6 +12,8 @@ Training data (never the held-out sets evals/heldout/ or xquad-vi-dev; the scrip
 - near misses: each answerable question again with its gold evidence taken out of the candidates.
 
 Fitted, all by 5-fold cross-validation grouped by document (a report, an XQuAD passage):
+0. the question adapter (assistant/adapter.py): fitted per fold, so that the scorer trains on cosines
+   computed as for a question the adapter never saw, then on everything for the shipped file;
 1. the unit scorer: logistic regression or LightGBM over small grids, the best mean (over the sources)
    out-of-fold top-1 accuracy wins, log loss breaks ties;
 2. the second-quote ratio: the best out-of-fold containment whose mean answer fits --mean-chars;
@@ -28,6 +30,7 @@ Everything is seeded and single-threaded and features are rounded to 1e-4: re-ru
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -43,13 +46,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench_distractors import write_grown_corpus  # noqa: E402
 
+from assistant.adapter import AdapterSettings, QuestionAdapter, fit_adapter  # noqa: E402
 from assistant.beir import prepare  # noqa: E402
 from assistant.build import build_index  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
 from assistant.errors import IndexMismatch, IndexNotFound  # noqa: E402
 from assistant.evalset import load_evalset  # noqa: E402
 from assistant.evidence import EvidenceFinder  # noqa: E402
-from assistant.features import FEATURES, feature_set_id  # noqa: E402
+from assistant.features import FEATURES, feature_set_id, set_cosine_features  # noqa: E402
 from assistant.scorer import DEFAULT_MODEL, EvidenceModel, flatten_tree  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.training import (  # noqa: E402
@@ -203,6 +207,45 @@ def folds(examples: list[Example]) -> list[int]:
     dealt = sorted(shuffled, key=lambda g: -sizes[g])  # stable: equal sizes keep the shuffled order
     fold_of = {g: n % FOLDS for n, g in enumerate(dealt)}
     return [fold_of[group[key(e)]] for e in examples]
+
+
+def adapter_pairs(examples: list[Example], keep) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(question vector, candidate unit vectors, labels) of the answerable questions as retrieved from
+    their own collection (the grown-collection copies repeat the same questions), where `keep(n)`."""
+    return [
+        (e.qvec, np.asarray(e.units.vectors[e.rows], dtype=np.float32), e.labels)
+        for n, e in enumerate(examples)
+        if keep(n) and e.variant == "full" and e.has_answer and "~grown" not in e.qid
+    ]
+
+
+def with_cosines(e: Example, adapter: QuestionAdapter) -> Example:
+    """The example with its cosine features read off the adapted question."""
+    features = e.features.copy()
+    set_cosine_features(features, adapter.apply(e.qvec), e.rows, [d for d, _, _ in e.spans], e.units)
+    return replace(e, features=features)
+
+
+def cross_fit_adapter(examples: list[Example], fold_ids: list[int], settings: AdapterSettings):
+    """The adapter fitted on everything, and the examples with cosines from the adapter fitted without
+    their fold (so the scorer trains on cosines as a question it never saw gets them); the question's
+    top-1 unit by cosine alone, plain and adapted, out of fold."""
+    adapted: list[Example | None] = [None] * len(examples)
+    plain_top, adapted_top = [], []
+    for k in range(FOLDS):
+        adapter = fit_adapter(adapter_pairs(examples, lambda n, k=k: fold_ids[n] != k), settings)
+        for n, (e, f) in enumerate(zip(examples, fold_ids)):
+            if f == k:
+                adapted[n] = with_cosines(e, adapter)
+                if e.variant == "full" and e.has_answer and "~grown" not in e.qid:
+                    plain_top.append(bool(e.labels[int(np.argmax(e.features[:, FEATURES.index("cos")]))]))
+                    adapted_top.append(bool(e.labels[int(np.argmax(adapted[n].features[:, FEATURES.index("cos")]))]))
+    final = fit_adapter(adapter_pairs(examples, lambda n: True), settings)
+    figures = {
+        "cos_top1_plain": round(float(np.mean(plain_top)), 4),
+        "cos_top1_adapted": round(float(np.mean(adapted_top)), 4),
+    }
+    return final, adapted, figures
 
 
 def out_of_fold(kind: str, params: dict, examples: list[Example], fold_ids: list[int]) -> list[np.ndarray]:
@@ -485,6 +528,9 @@ def main() -> int:
     depth = settings.answer_passages
     examples, sources = gather(settings, depth, [Path(p) for p in args.sets.split(",") if p], Path(args.bench))
     fold_ids = folds(examples)
+    adapter_settings = AdapterSettings()
+    adapter, examples, adapter_cv = cross_fit_adapter(examples, fold_ids, adapter_settings)
+    print(f"question adapter: out-of-fold top-1 unit by cosine alone {adapter_cv}")
     n_rows = sum(len(e.labels) for e in examples)
     print(
         f"{len(examples)} question variants, {n_rows} candidate units, {sum(int(e.labels.sum()) for e in examples)} "
@@ -538,6 +584,7 @@ def main() -> int:
         "threshold_each": threshold_each,
         "each_unanswerable_share": args.each_unanswerable_share,
         "at_threshold_each": at_each,
+        "adapter": {**adapter_cv, **dataclasses.asdict(adapter_settings)},
     }
     print(f"chosen: {best_row['kind']} {best_row['params']} (out-of-fold top-1 {best_row['top1']:.4f})")
     print(
@@ -564,6 +611,7 @@ def main() -> int:
         span=span,
         abstain=abstain,
         threshold_each=threshold_each,
+        adapter=adapter.to_dict(),
         meta={
             "version": f"evidence-{feature_set_id()}-{best_row['kind']}",
             "embedder": embedder_of(settings, Path(args.bench)),

@@ -185,6 +185,55 @@ def test_a_scorer_trained_on_another_embedding_model_is_refused(tmp_path):
         check_index(model, manifest, tmp_path)
 
 
+def test_the_cosine_features_read_the_adapted_question(seed_assistant):
+    model = seed_assistant.answerer.model
+    assert model.adapter is not None
+    qvec = seed_assistant.retriever.embed(DESIGN_QUESTION)
+    adapted = model.adapt(qvec)
+    assert np.linalg.norm(adapted) == pytest.approx(1.0, abs=1e-5)
+    assert float(adapted @ qvec) < 0.999  # the adapter moves the question
+    hits = seed_assistant.retriever.search(DESIGN_QUESTION, k=5, query_vector=qvec)
+    ev = seed_assistant.answerer.finder.score(analyze(DESIGN_QUESTION), qvec, hits)
+    units = seed_assistant.data.units
+    rows = [c.row for c in ev.candidates]
+    expected = np.asarray(units.vectors[rows], dtype=np.float32) @ adapted
+    from assistant.features import FEATURES
+
+    assert np.allclose(ev.features[:, FEATURES.index("cos")], expected, atol=1e-5)
+
+
+def test_a_scorer_whose_adapter_is_damaged_is_refused(tmp_path):
+    data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    data["adapter"]["data"] = data["adapter"]["data"][:-8] + "AAAAAAA="
+    bad = tmp_path / "damaged.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ScorerMismatch, match="question adapter is unreadable"):
+        load_model(bad)
+
+
+def test_the_adapter_is_fitted_towards_the_gold_units():
+    """On synthetic pairs where the plain question points at a decoy, the fitted W moves it to the gold."""
+    pytest.importorskip("torch")
+    from assistant.adapter import AdapterSettings, fit_adapter
+
+    rng = np.random.default_rng(3)
+    d, pairs = 16, []
+    shift = np.linalg.qr(rng.normal(size=(d, d)))[0]  # questions live in a rotated copy of the units' space
+    for _ in range(200):
+        units = rng.normal(size=(8, d))
+        units /= np.linalg.norm(units, axis=1, keepdims=True)
+        gold = int(rng.integers(8))
+        q = units[gold] @ shift.T + 0.1 * rng.normal(size=d)
+        pairs.append((q / np.linalg.norm(q), units, (np.arange(8) == gold).astype(np.int8)))
+    train, test = pairs[:150], pairs[150:]
+    adapter = fit_adapter(train, AdapterSettings(temperature=0.05, l2=0.0, epochs=60, learning_rate=1e-2))
+
+    def top1(apply):
+        return np.mean([y[int(np.argmax(u @ apply(q)))] for q, u, y in test])
+
+    assert top1(adapter.apply) > top1(lambda q: q) + 0.3
+
+
 def test_logistic_and_tree_files_predict_like_the_libraries_that_fit_them():
     pytest.importorskip("sklearn")
     lgb = pytest.importorskip("lightgbm")
@@ -354,3 +403,7 @@ def test_the_training_script_reproduces_the_shipped_model(tmp_path):
         assert np.allclose(new["params"]["coef"], shipped["params"]["coef"], atol=1e-3)
     assert np.allclose(new["span"]["coef"], shipped["span"]["coef"], atol=1e-3)
     assert np.allclose(new["abstain"]["coef"], shipped["abstain"]["coef"], atol=1e-2)
+    from assistant.adapter import QuestionAdapter
+
+    weights = [QuestionAdapter.from_dict(m["adapter"]).weight for m in (new, shipped)]
+    assert np.allclose(*weights, atol=1e-3)
