@@ -251,3 +251,10 @@ def check_index(model: EvidenceModel, manifest: dict[str, Any], root: Path) -> N
             f"was built with {built}. Train a scorer for it: python evals/train_scorer.py --index {root} "
             '--out my-scorer.json, then set evidence_model = "my-scorer.json".'
         )
+    dim = manifest.get("embedder", {}).get("dim")
+    if model._adapter is not None and dim and model._adapter.weight.shape[0] != int(dim):
+        raise ScorerMismatch(
+            f"Evidence scorer {model.version} adapts {model._adapter.weight.shape[0]}-dimensional questions; "
+            f"the index at {root}/ holds {dim}-dimensional vectors. Train a scorer for it: python "
+            f"evals/train_scorer.py --index {root} --out my-scorer.json."
+        )

@@ -202,6 +202,13 @@ def test_the_cosine_features_read_the_adapted_question(seed_assistant):
     assert np.allclose(ev.features[:, FEATURES.index("cos")], expected, atol=1e-5)
 
 
+def test_a_scorer_whose_adapter_does_not_fit_the_index_is_refused(tmp_path):
+    model = load_model()
+    manifest = {"embedder": {"id": model.meta["embedder"], "dim": 768}}
+    with pytest.raises(ScorerMismatch, match="adapts 384-dimensional questions"):
+        check_index(model, manifest, tmp_path)
+
+
 def test_a_scorer_whose_adapter_is_damaged_is_refused(tmp_path):
     data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
     data["adapter"]["data"] = data["adapter"]["data"][:-8] + "AAAAAAA="
