@@ -23,7 +23,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class AdapterSettings:
-    """How W is fitted. Chosen by out-of-fold score on the training sets (evals/train_scorer.py)."""
+    """How W is fitted; evals/train_scorer.py chooses temperature and l2 by cross-validation (ADAPTER_GRID)."""
 
     temperature: float = 0.02
     l2: float = 0.01

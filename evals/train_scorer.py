@@ -12,8 +12,9 @@ Training data (never the held-out sets evals/heldout/ or xquad-vi-dev; the scrip
 - near misses: each answerable question again with its gold evidence taken out of the candidates.
 
 Fitted, all by 5-fold cross-validation grouped by document (a report, an XQuAD passage):
-0. the question adapter (assistant/adapter.py): fitted per fold, so that the scorer trains on cosines
-   computed as for a question the adapter never saw, then on everything for the shipped file;
+0. the question adapter (assistant/adapter.py): its softmax temperature and L2 penalty, by the out-of-fold
+   top-1 unit by cosine alone; fitted per fold, so that the scorer trains on cosines computed as for a
+   question the adapter never saw, then on everything for the shipped file;
 1. the unit scorer: logistic regression or LightGBM over small grids, the best mean (over the sources)
    out-of-fold top-1 accuracy wins, log loss breaks ties;
 2. the second-quote ratio: the best out-of-fold containment whose mean answer fits --mean-chars;
@@ -69,6 +70,7 @@ SEED = 20261202
 FOLDS = 5
 HELD_OUT = ("heldout", "report_qa_dev", "xquad-vi-dev")
 LOGISTIC_GRID = [{"C": c} for c in (0.1, 1.0, 10.0)]
+ADAPTER_GRID = [AdapterSettings(temperature=t, l2=l2) for t in (0.02, 0.05) for l2 in (0.01, 0.1)]
 GBDT_GRID = [
     {"num_leaves": leaves, "n_estimators": trees, "learning_rate": 0.05, "min_child_samples": 20}
     for leaves in (7, 15)
@@ -227,25 +229,46 @@ def with_cosines(e: Example, adapter: QuestionAdapter) -> Example:
 
 
 def cross_fit_adapter(examples: list[Example], fold_ids: list[int], settings: AdapterSettings):
-    """The adapter fitted on everything, and the examples with cosines from the adapter fitted without
-    their fold (so the scorer trains on cosines as a question it never saw gets them); the question's
-    top-1 unit by cosine alone, plain and adapted, out of fold."""
+    """The examples with cosines from the adapter fitted without their fold (so the scorer trains on
+    cosines as a question it never saw gets them), and, out of fold, how often the top unit by cosine
+    alone holds the answer for each source (plain and adapted)."""
+    cos = FEATURES.index("cos")
     adapted: list[Example | None] = [None] * len(examples)
-    plain_top, adapted_top = [], []
+    hits: dict[str, list[tuple[bool, bool]]] = {}
     for k in range(FOLDS):
         adapter = fit_adapter(adapter_pairs(examples, lambda n, k=k: fold_ids[n] != k), settings)
         for n, (e, f) in enumerate(zip(examples, fold_ids)):
             if f == k:
                 adapted[n] = with_cosines(e, adapter)
                 if e.variant == "full" and e.has_answer and "~grown" not in e.qid:
-                    plain_top.append(bool(e.labels[int(np.argmax(e.features[:, FEATURES.index("cos")]))]))
-                    adapted_top.append(bool(e.labels[int(np.argmax(adapted[n].features[:, FEATURES.index("cos")]))]))
-    final = fit_adapter(adapter_pairs(examples, lambda n: True), settings)
+                    plain = bool(e.labels[int(np.argmax(e.features[:, cos]))])
+                    hits.setdefault(e.source, []).append(
+                        (plain, bool(e.labels[int(np.argmax(adapted[n].features[:, cos]))]))
+                    )
     figures = {
-        "cos_top1_plain": round(float(np.mean(plain_top)), 4),
-        "cos_top1_adapted": round(float(np.mean(adapted_top)), 4),
+        "cos_top1_plain": {s: round(float(np.mean([p for p, _ in h])), 4) for s, h in sorted(hits.items())},
+        "cos_top1_adapted": {s: round(float(np.mean([a for _, a in h])), 4) for s, h in sorted(hits.items())},
     }
-    return final, adapted, figures
+    figures["mean_adapted"] = round(float(np.mean(list(figures["cos_top1_adapted"].values()))), 4)
+    return adapted, figures
+
+
+def choose_adapter(examples: list[Example], fold_ids: list[int]):
+    """The adapter settings whose out-of-fold cosine top-1 (each source counting equally) is best, the
+    examples with those cross-fitted cosines, the adapter fitted on everything, and the figures."""
+    tried = []
+    for settings in ADAPTER_GRID:
+        adapted, figures = cross_fit_adapter(examples, fold_ids, settings)
+        print(f"  adapter {dataclasses.asdict(settings)}: out-of-fold top-1 unit by cosine alone {figures}")
+        tried.append((figures["mean_adapted"], settings, adapted, figures))
+    _, settings, adapted, figures = max(tried, key=lambda t: t[0])  # ties: the first in the grid
+    final = fit_adapter(adapter_pairs(examples, lambda n: True), settings)
+    cv = {
+        **figures,
+        **dataclasses.asdict(settings),
+        "grid": [{**dataclasses.asdict(t[1]), "mean": t[0]} for t in tried],
+    }
+    return final, adapted, cv
 
 
 def out_of_fold(kind: str, params: dict, examples: list[Example], fold_ids: list[int]) -> list[np.ndarray]:
@@ -528,9 +551,8 @@ def main() -> int:
     depth = settings.answer_passages
     examples, sources = gather(settings, depth, [Path(p) for p in args.sets.split(",") if p], Path(args.bench))
     fold_ids = folds(examples)
-    adapter_settings = AdapterSettings()
-    adapter, examples, adapter_cv = cross_fit_adapter(examples, fold_ids, adapter_settings)
-    print(f"question adapter: out-of-fold top-1 unit by cosine alone {adapter_cv}")
+    adapter, examples, adapter_cv = choose_adapter(examples, fold_ids)
+    print(f"question adapter: {adapter_cv}")
     n_rows = sum(len(e.labels) for e in examples)
     print(
         f"{len(examples)} question variants, {n_rows} candidate units, {sum(int(e.labels.sum()) for e in examples)} "
@@ -584,7 +606,7 @@ def main() -> int:
         "threshold_each": threshold_each,
         "each_unanswerable_share": args.each_unanswerable_share,
         "at_threshold_each": at_each,
-        "adapter": {**adapter_cv, **dataclasses.asdict(adapter_settings)},
+        "adapter": adapter_cv,
     }
     print(f"chosen: {best_row['kind']} {best_row['params']} (out-of-fold top-1 {best_row['top1']:.4f})")
     print(
