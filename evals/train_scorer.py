@@ -543,7 +543,7 @@ def main() -> int:
         default=0.5,
         help="share of provinces whose report does not hold the answer, in questions across provinces (0.5)",
     )
-    parser.add_argument("--mean-chars", type=float, default=280, help="mean answer length budget (280)")
+    parser.add_argument("--mean-chars", type=float, default=300, help="mean answer length budget (300)")
     parser.add_argument("--span-precision", type=float, default=0.8, help="short answers shown are right this often")
     args = parser.parse_args()
 
