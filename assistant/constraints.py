@@ -85,12 +85,18 @@ def _holds_count(info: QuestionInfo, text: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=1024)
+def _folded_words(text: str) -> tuple[str, ...]:
+    """Folded words of a question or statement: checked once per candidate, so each is read once."""
+    return tuple(fold(t) for t in TOKEN_RE.findall(text))
+
+
 def _deputy_only(info: QuestionInfo, text: str) -> bool:
     """The role the question names appears in the statement only as "Phó <role>"."""
-    q = [fold(t) for t in TOKEN_RE.findall(info.text)]
+    q = _folded_words(info.text)
     if "pho" in q:
         return False
-    u = [fold(t) for t in TOKEN_RE.findall(text)]
+    u = _folded_words(text)
     pairs = {(a, b) for a, b in zip(u, u[1:])}
     head = next(((a, b) for a, b in zip(q, q[1:]) if (a, b) in pairs), None)
     if head is None:
@@ -120,10 +126,10 @@ _TITLES = (
 
 def asked_title(question: str) -> tuple[str, str] | None:
     """The first two folded words of the title a "who holds it" question asks about, or None."""
-    q = [fold(t) for t in TOKEN_RE.findall(question)]
-    if q[:2] == ["ai", "la"]:
+    q = _folded_words(question)
+    if q[:2] == ("ai", "la"):
         subject = q[2:]
-    elif q[-2:] == ["la", "ai"]:
+    elif q[-2:] == ("la", "ai"):
         subject = q[:-2]
     else:
         return None
@@ -137,7 +143,7 @@ def _title_absent(info: QuestionInfo, text: str) -> bool:
     head = asked_title(info.text)
     if head is None:
         return False
-    u = [fold(t) for t in TOKEN_RE.findall(text)]
+    u = _folded_words(text)
     return head not in set(zip(u, u[1:]))
 
 

@@ -304,13 +304,11 @@ def candidate_features(
     return out
 
 
-COSINE_FEATURES = ("cos", "cos_gap", "cos_rank", "prev_cos", "next_cos")
-
-
 def set_cosine_features(
     out: np.ndarray, qvec: np.ndarray, rows: np.ndarray, doc_ids: Sequence[str], units: UnitTable
 ) -> None:
-    """Fill the columns that read the question's vector (COSINE_FEATURES) of the candidates' rows in `out`.
+    """Fill the columns that read the question's vector (cos, cos_gap, cos_rank, prev_cos, next_cos) of the
+    candidates' rows in `out`.
 
     Kept apart from the rest so that training can recompute them for another question vector (the
     question adapter, fitted per fold) without recomputing the word features."""

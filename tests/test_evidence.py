@@ -220,7 +220,6 @@ def test_a_scorer_whose_adapter_is_damaged_is_refused(tmp_path):
 
 def test_the_adapter_is_fitted_towards_the_gold_units():
     """On synthetic pairs where the plain question points at a decoy, the fitted W moves it to the gold."""
-    pytest.importorskip("torch")
     from assistant.adapter import AdapterSettings, fit_adapter
 
     rng = np.random.default_rng(3)
