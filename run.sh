@@ -48,9 +48,10 @@ case "${1:-chat}" in
         ensure_chromium
         shift || true
         "$PY" -m pytest -q "$@"
-        # Answers against their floors on three sets, each beside the overlap baseline: the seed set
+        # Answers against their floors on four sets, each beside the overlap baseline: the seed set
         # (evals/floors.json), the held-out report questions written independently of the code
-        # (evals/floors_heldout.json) and XQuAD-vi dev (evals/floors_xquad.json). A regression fails here.
+        # (evals/floors_heldout.json), the report development set never trained on (evals/floors_dev.json)
+        # and XQuAD-vi dev (evals/floors_xquad.json). A regression fails here.
         tmp_index="$(mktemp -d)"
         trap 'rm -rf "$tmp_index"' EXIT
         "$VENV/bin/assistant" index build --index "$tmp_index" >/dev/null
@@ -58,6 +59,8 @@ case "${1:-chat}" in
             --floors evals/floors.json 2>/dev/null
         "$VENV/bin/assistant" eval evals/heldout/report_qa_dev.jsonl --mode hybrid --index "$tmp_index" \
             --out "$tmp_index/reports" --floors evals/floors_heldout.json 2>/dev/null
+        "$VENV/bin/assistant" eval evals/report_dev.jsonl --mode hybrid --index "$tmp_index" \
+            --out "$tmp_index/reports" --floors evals/floors_dev.json 2>/dev/null
         "$VENV/bin/assistant" eval evals/bench/xquad-vi-dev --index "$tmp_index" --out "$tmp_index/reports" \
             --floors evals/floors_xquad.json 2>/dev/null
         ;;

@@ -259,6 +259,39 @@ def test_logistic_and_tree_files_predict_like_the_libraries_that_fit_them():
     assert lgb.__version__
 
 
+def test_the_listwise_scorer_has_the_right_gradient_ranks_the_answer_first_and_ships_as_logistic():
+    """Synthetic lists (the loss is arithmetic; the real-data check is the reproduce test below): 200
+    lists of 20 candidates, one holding the answer, whose features are shifted along a hidden direction."""
+    from scipy.optimize import check_grad
+
+    sys.path.insert(0, str(ROOT / "evals"))
+    from listwise import ListwiseLinear, _loss_and_grad
+
+    from assistant.features import FEATURES, feature_set_id
+
+    rng = np.random.default_rng(3)
+    n_lists, size, dim = 200, 20, len(FEATURES)
+    X = rng.normal(size=(n_lists * size, dim))
+    y = np.zeros(n_lists * size, dtype=np.int64)
+    y[np.arange(n_lists) * size + rng.integers(0, size, n_lists)] = 1
+    X[y == 1, :3] += 1.5
+    lists = np.repeat(np.arange(n_lists), size)
+    seg = np.arange(n_lists) * size
+    w0 = rng.normal(scale=0.1, size=dim)
+    err = check_grad(
+        lambda w: _loss_and_grad(w, X, y.astype(bool), seg, 1.0)[0],
+        lambda w: _loss_and_grad(w, X, y.astype(bool), seg, 1.0)[1],
+        w0,
+    )
+    assert err < 1e-3 * np.linalg.norm(_loss_and_grad(w0, X, y.astype(bool), seg, 1.0)[1])
+    fitted = ListwiseLinear(C=1.0).fit(X, y, lists)
+    p = fitted.predict_proba(X)[:, 1].reshape(n_lists, size)
+    assert np.mean(p.argmax(axis=1) == y.reshape(n_lists, size).argmax(axis=1)) > 0.7  # chance: 0.05
+    model = EvidenceModel("logistic", FEATURES, feature_set_id(), 0.5, fitted.params())
+    model = EvidenceModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert np.allclose(model.predict(X), p.ravel(), atol=1e-6)
+
+
 def test_the_operating_threshold_handles_the_most_questions_right_for_the_stated_share():
     """Worked by hand: answerable questions with confidences 0.9, 0.6, 0.55 (answering is right) and
     0.2 (wrong), questions without an answer at 0.58 and 0.1. Few unanswerable questions: answer down to 0.2
