@@ -23,7 +23,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class AdapterSettings:
-    """How W is fitted; evals/train_scorer.py chooses temperature and l2 by cross-validation (ADAPTER_GRID)."""
+    """How W is fitted; evals/train_scorer.py chooses temperature, l2 and epochs by cross-validation (ADAPTER_GRID)."""
 
     temperature: float = 0.02
     l2: float = 0.01

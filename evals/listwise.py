@@ -1,8 +1,9 @@
 """A linear unit scorer trained listwise: among one question's candidate units, the ones holding the
 answer should win a softmax (a conditional logit), which is what picking the top unit needs; a pointwise
 logistic regression instead spends its fit on telling the many easy negatives apart. The score is then
-turned into a probability by a one-feature logistic fit over every row (Platt scaling), so the shipped
-parameters have the plain logistic form (mean, scale, coef, intercept) the answerer already reads.
+turned into a probability by a one-feature logistic fit over every row (Platt scaling), so the fitted
+model has the plain logistic form the answerer already reads: `scaler`, `coef_` and `intercept_` shaped
+as scikit-learn's, exported by train_scorer.logistic_params like a pointwise fit.
 
 Written here rather than taken from a library: scikit-learn has no conditional logit, and LightGBM's
 lambdarank gives trees, not the linear form; the loss and its gradient are a few lines of numpy,
@@ -34,25 +35,16 @@ class ListwiseLinear:
         w = minimize(_loss_and_grad, np.zeros(Z.shape[1]), args=(Zk, yk, seg, self.C), jac=True, method="L-BFGS-B").x
         s = (Z @ w)[:, None]
         platt = LogisticRegression(C=1e6, max_iter=5000).fit(s, y)
-        self.coef_ = w * float(platt.coef_[0, 0])
-        self.intercept_ = float(platt.intercept_[0])
+        self.coef_ = (w * float(platt.coef_[0, 0]))[None, :]
+        self.intercept_ = platt.intercept_.astype(np.float64)
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return self.scaler.transform(X) @ self.coef_ + self.intercept_
+        return self.scaler.transform(X) @ self.coef_[0] + self.intercept_[0]
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
         return np.column_stack([1 - p, p])
-
-    def params(self) -> dict:
-        """The logistic form the answerer reads (assistant/scorer.py)."""
-        return {
-            "mean": [round(float(x), 10) for x in self.scaler.mean_],
-            "scale": [round(float(x), 10) if x > 0 else 1.0 for x in self.scaler.scale_],
-            "coef": [round(float(x), 10) for x in self.coef_],
-            "intercept": round(float(self.intercept_), 10),
-        }
 
 
 def _loss_and_grad(w: np.ndarray, Z: np.ndarray, y: np.ndarray, seg: np.ndarray, C: float):

@@ -166,8 +166,8 @@ def stack(examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return X, y, lists
 
 
-def fit_model(kind: str, params: dict, examples: list[Example]):
-    X, y, lists = stack(examples)
+def fit_model(kind: str, params: dict, X: np.ndarray, y: np.ndarray, lists: np.ndarray):
+    """The unit scorer fitted on stacked rows (`stack`); only the listwise one reads `lists`."""
     if kind == "listwise":
         return ListwiseLinear(C=params["C"]).fit(X, y, lists)
     return make_model(kind, params).fit(X, y)
@@ -294,7 +294,7 @@ def out_of_fold(kind: str, params: dict, examples: list[Example], fold_ids: list
     probs: list[np.ndarray | None] = [None] * len(examples)
     for k in range(FOLDS):
         train = [e for e, f in zip(examples, fold_ids) if f != k]
-        model = fit_model(kind, params, train)
+        model = fit_model(kind, params, *stack(train))
         for i, (e, f) in enumerate(zip(examples, fold_ids)):
             if f == k:
                 probs[i] = (
@@ -520,15 +520,9 @@ def train_span(examples: list[Example], fold_ids: list[int], precision: float) -
 
 def export(kind: str, model) -> dict:
     if kind == "listwise":
-        return model.params()
+        return logistic_params(model.scaler, model)
     if kind == "logistic":
-        scaler, lr = model.steps[0][1], model.steps[1][1]
-        return {
-            "mean": [round(float(x), 10) for x in scaler.mean_],
-            "scale": [round(float(x), 10) if x > 0 else 1.0 for x in scaler.scale_],
-            "coef": [round(float(x), 10) for x in lr.coef_[0]],
-            "intercept": round(float(lr.intercept_[0]), 10),
-        }
+        return logistic_params(model.steps[0][1], model.steps[1][1])
     dump = model.booster_.dump_model()
     return {"trees": [flatten_tree(t["tree_structure"]) for t in dump["tree_info"]]}
 
@@ -640,8 +634,8 @@ def main() -> int:
         print(f"  precision {target}: {point}")
     print(f"short answers: {span['cv']}")
 
-    X, y, _ = stack(examples)
-    final = fit_model(best_row["kind"], best_row["params"], examples)
+    X, y, lists = stack(examples)
+    final = fit_model(best_row["kind"], best_row["params"], X, y, lists)
     model = EvidenceModel(
         # A listwise-trained scorer has the logistic form: the answerer reads both alike.
         kind="gbdt" if best_row["kind"] == "gbdt" else "logistic",

@@ -265,6 +265,7 @@ def test_the_listwise_scorer_has_the_right_gradient_ranks_the_answer_first_and_s
     from scipy.optimize import check_grad
 
     sys.path.insert(0, str(ROOT / "evals"))
+    import train_scorer
     from listwise import ListwiseLinear, _loss_and_grad
 
     from assistant.features import FEATURES, feature_set_id
@@ -287,7 +288,7 @@ def test_the_listwise_scorer_has_the_right_gradient_ranks_the_answer_first_and_s
     fitted = ListwiseLinear(C=1.0).fit(X, y, lists)
     p = fitted.predict_proba(X)[:, 1].reshape(n_lists, size)
     assert np.mean(p.argmax(axis=1) == y.reshape(n_lists, size).argmax(axis=1)) > 0.7  # chance: 0.05
-    model = EvidenceModel("logistic", FEATURES, feature_set_id(), 0.5, fitted.params())
+    model = EvidenceModel("logistic", FEATURES, feature_set_id(), 0.5, train_scorer.export("listwise", fitted))
     model = EvidenceModel.from_dict(json.loads(json.dumps(model.to_dict())))
     assert np.allclose(model.predict(X), p.ravel(), atol=1e-6)
 
