@@ -32,11 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "evals"))
 
-from train_scorer import gather  # noqa: E402
+from train_scorer import corpus_assistant, gather  # noqa: E402
 
 from assistant.beir import prepare  # noqa: E402
 from assistant.bundled import ensure_bundled_model  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
+from assistant.embed import _load_sentence_transformer  # noqa: E402
 from assistant.evalset import load_evalset  # noqa: E402
 from assistant.evidence import EvidenceFinder  # noqa: E402
 from assistant.features import FEATURES  # noqa: E402
@@ -85,12 +86,11 @@ def triplets(examples, held: set[str]) -> list[tuple[str, str, str]]:
     return out
 
 
-def tune(model_dir: Path, data: list[tuple[str, str, str]], epochs: int, lr: float):
+def tune(settings, model_dir: Path, data: list[tuple[str, str, str]], epochs: int, lr: float):
     import torch
-    from sentence_transformers import SentenceTransformer
 
     torch.manual_seed(SEED)
-    model = SentenceTransformer(str(model_dir), device="cpu", prompts={})
+    model = _load_sentence_transformer(str(model_dir), settings)
     model.max_seq_length = 128
     # The 250k-row vocabulary stays as shipped: only the layers a tuned copy would have to carry change.
     model[0].auto_model.embeddings.word_embeddings.weight.requires_grad = False
@@ -138,9 +138,6 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=2e-5)
     args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(2)
     settings = load_settings(index=args.index, corpus=str(ROOT / "corpus"), show_progress=False)
     depth = settings.answer_passages
     sets = [ROOT / "evals" / n for n in ("seed.jsonl", "report_train.jsonl", "report_train2.jsonl")]
@@ -157,8 +154,6 @@ def main() -> int:
             near_misses=False,
         )
     }
-    from train_scorer import corpus_assistant
-
     reports = corpus_assistant(settings, bench.embedder)
     docs = list(reports.data.documents.values())
     questions = evalset_questions(load_evalset(ROOT / "evals" / "report_dev.jsonl", docs), docs, source="report_dev")
@@ -167,15 +162,13 @@ def main() -> int:
 
     fold = fold_of_groups([train, *dev.values()])
     base_dir = ensure_bundled_model(settings)
-    from sentence_transformers import SentenceTransformer
-
-    base = SentenceTransformer(str(base_dir), device="cpu", prompts={})
+    base = _load_sentence_transformer(str(base_dir), settings)
     results = {name: {"plain": [], "tuned": []} for name in dev}
     for k in range(FOLDS):
         held = {g for g, f in fold.items() if f == k}
         data = triplets(train, held)
         t0 = time.perf_counter()
-        tuned = tune(base_dir, data, args.epochs, args.lr)
+        tuned = tune(settings, base_dir, data, args.epochs, args.lr)
         print(f"fold {k + 1}: tuned on {len(data)} questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         for name, examples in dev.items():
             unseen = [e for e in examples if gold_docs(e) <= held]
