@@ -367,12 +367,18 @@ def abstain_rows(examples: list[Example], probs: list[np.ndarray], ratio: float)
     return np.round(np.array(X), 4), np.array(y, dtype=np.int64), kept
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0):
+def fit_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0, weight: np.ndarray | None = None):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(X)
-    return scaler, LogisticRegression(C=C, max_iter=5000).fit(scaler.transform(X), y)
+    return scaler, LogisticRegression(C=C, max_iter=5000).fit(scaler.transform(X), y, sample_weight=weight)
+
+
+def source_weights(sources: np.ndarray) -> np.ndarray:
+    """Row weights under which each source weighs as much as any other (mean weight 1)."""
+    names, index, counts = np.unique(sources, return_inverse=True, return_counts=True)
+    return (len(sources) / (len(names) * counts))[index]
 
 
 def logistic_params(scaler, model) -> dict:
@@ -393,9 +399,13 @@ def fit_abstention(
     answering is right, whether the variant has an answer, and its source."""
     X, y, kept = abstain_rows(examples, probs, ratio)
     folds_ = np.array([fold_ids[n] for n in kept])
+    # Each source weighs the same, as in the scorer's and the threshold's choice: otherwise xquad's near
+    # misses (a passage taken away) teach the confidence what a report's near miss looks like.
+    weight = source_weights(np.array([examples[n].source for n in kept]))
     conf = np.zeros(len(y))
     for k in range(FOLDS):
-        scaler, model = fit_logistic(X[folds_ != k], y[folds_ != k])
+        train = folds_ != k
+        scaler, model = fit_logistic(X[train], y[train], weight=weight[train])
         conf[folds_ == k] = model.predict_proba(scaler.transform(X[folds_ == k]))[:, 1]
     all_conf = np.full(len(examples), -1.0)
     all_conf[kept] = conf
@@ -403,7 +413,7 @@ def fit_abstention(
     right[kept] = y
     full = np.array([e.variant == "full" for e in examples])
     asked = np.array(["~plain" not in e.qid for e in examples])
-    scaler, model = fit_logistic(X, y)
+    scaler, model = fit_logistic(X, y, weight=weight)
     sources = np.array([e.source for e in examples])
     return logistic_params(scaler, model), all_conf[asked], right[asked], full[asked], sources[asked]
 

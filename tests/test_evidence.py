@@ -311,6 +311,38 @@ def test_the_operating_threshold_handles_the_most_questions_right_for_the_stated
     assert high == pytest.approx(0.6) and fig["expected_strict"] == pytest.approx(0.95)
 
 
+def test_source_weights_make_every_source_weigh_the_same():
+    sys.path.insert(0, str(ROOT / "evals"))
+    import train_scorer
+
+    sources = np.array(["xquad"] * 6 + ["report"] * 2)
+    w = train_scorer.source_weights(sources)
+    assert w[sources == "xquad"].sum() == pytest.approx(w[sources == "report"].sum())
+    assert w.mean() == pytest.approx(1.0)
+
+
+def test_a_place_the_report_never_mentions_is_a_missing_name(seed_assistant):
+    """No district of Lai Châu is named in its report: a count question about one gets doc_name_miss 1 on
+    every Lai Châu candidate, though "phong" (of "phong cách") is one of the report's words; a name it
+    holds ("Hồ Chí Minh") is not missing; the province itself never counts (prov_agree reads it), and a
+    question typed without capitals has no names to miss."""
+    from assistant.features import FEATURES
+
+    col = FEATURES.index("doc_name_miss")
+
+    def misses(question: str) -> set[float]:
+        info = analyze(question)
+        qvec = seed_assistant.retriever.embed(question)
+        hits = seed_assistant.retriever.search(question, k=5, query_vector=qvec)
+        ev = seed_assistant.answerer.finder.score(info, qvec, hits)
+        return {float(f[col]) for f, c in zip(ev.features, ev.candidates) if c.doc.file == LAI_CHAU}
+
+    assert misses("Năm 2022 huyện Phong Thổ (Lai Châu) mở được bao nhiêu lớp bồi dưỡng lý luận chính trị?") == {1.0}
+    assert misses("Năm 2022 Lai Châu mở được bao nhiêu lớp bồi dưỡng lý luận chính trị?") == {0.0}
+    assert misses("Năm 2022 Lai Châu học tập và làm theo phong cách Hồ Chí Minh ra sao?") == {0.0}
+    assert misses("nam 2022 huyen phong tho (lai chau) mo duoc bao nhieu lop boi duong ly luan chinh tri?") == {0.0}
+
+
 # -- answers on the real seeds ----------------------------------------------------------------------
 
 slow = pytest.mark.slow
@@ -447,3 +479,15 @@ def test_the_training_script_reproduces_the_shipped_model(tmp_path):
 
     weights = [QuestionAdapter.from_dict(m["adapter"]).weight for m in (new, shipped)]
     assert np.allclose(*weights, atol=1e-3)
+
+
+def test_report_train3_keeps_apart_from_the_dev_sets():
+    """The filter that made report_train3.jsonl holds: no question in it is as close to a report_dev or
+    report_qa_dev question as the drop line (otherwise the dev sets would be scored on memory)."""
+    sys.path.insert(0, str(ROOT / "evals"))
+    import overlap
+
+    others = [overlap.terms(q["question"]) for path in overlap.EVAL_SETS for q in overlap.read(path)]
+    rows = overlap.read(ROOT / "evals" / "report_train3.jsonl")
+    assert len(rows) >= 50 and len(others) > 200
+    assert max(overlap.closeness(q["question"], others) for q in rows) < 0.5
