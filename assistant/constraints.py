@@ -67,16 +67,19 @@ class Mismatch:
 
 
 _ROMAN = re.compile(r"\b[IVXLC]{1,7}\b")
+# A rate said without a percent sign: a ratio ("20:1", "1/3 số") or a fraction in words ("một nửa", "hai phần ba").
+_RATE_WORDS = re.compile(r"\b\d+\s*:\s*\d+\b|\b(nửa|phần (hai|ba|tư|năm|mười|trăm))\b", re.IGNORECASE)
 
 
 def _holds_count(info: QuestionInfo, text: str) -> bool:
     """A number that is not a year, a date or a number of the question itself, or a count in words; for
-    "tỷ lệ", a percentage; for "số / khóa / lần thứ / năm mấy", any number or Roman numeral."""
+    "tỷ lệ", a percentage, a ratio or a fraction; for "số / khóa / lần thứ / năm mấy", any number or Roman
+    numeral."""
     unit = read_unit(text)
     asked = {t for t in TOKEN_RE.findall(info.text) if t[0].isdigit()}
     question = fold(info.text)
     if asks_rate(info.text):
-        return unit.percent  # a rate is asked: only a percentage answers it
+        return unit.percent or bool(_RATE_WORDS.search(text))  # a rate is asked: a count does not answer it
     if any(n not in asked for n in unit.numbers) or unit.number_words or unit.percent:
         return True
     if re.search(r"\b(so|khoa|thu|trung uong|nam|giai doan) may\b", question):

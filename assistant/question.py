@@ -94,14 +94,31 @@ def clean_question(question: str, max_chars: int) -> tuple[str, str | None]:
     return text, notice
 
 
+_FOLDS_TO_MAY = re.compile(r"\w+")
+
+
+def _kind_text(question: str) -> str:
+    """The folded question the kind patterns read. Folding makes "mấy" (how many) "may", as are "máy"
+    (machine: "nhà máy", "máy tính") and "may" (luck: "không may"); a question typed with its accents
+    says which it is, so only "mấy" stays "may" (the others become "may_", which no pattern reads as a word)."""
+    if not has_diacritics(question):
+        return fold(question)
+    return fold(
+        _FOLDS_TO_MAY.sub(
+            lambda m: m.group() + "_" if fold(m.group()) == "may" and m.group().lower() != "mấy" else m.group(),
+            question,
+        )
+    )
+
+
 def analyze(question: str) -> QuestionInfo:
     """Kind, content terms, count noun, named provinces and years of a (clean) question."""
-    folded = fold(question)
-    kind = next((name for name, pattern in _KINDS if pattern.search(folded)), "other")
+    kind_text = _kind_text(question)
+    kind = next((name for name, pattern in _KINDS if pattern.search(kind_text)), "other")
     noun: tuple[str, ...] = ()
-    m = _COUNT_NOUN.search(folded)
+    m = _COUNT_NOUN.search(kind_text)
     if kind == "count" and m:
-        noun = tuple(m.group(1).split())
+        noun = tuple(w.rstrip("_") for w in m.group(1).split())
     return QuestionInfo(
         text=question,
         kind=kind,

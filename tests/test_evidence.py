@@ -101,6 +101,25 @@ def test_a_count_question_needs_a_count_and_the_asked_year():
     assert check(analyze("Lai Châu tổ chức bao nhiêu hội nghị?"), doc, 0, text.index("\n")).no_figure
 
 
+def test_a_rate_is_answered_by_a_percentage_a_ratio_or_a_fraction_not_by_a_count():
+    text = "Tỷ lệ người di cư Anh so với Pháp là 20:1.\nCó 30 người di cư.\nHơn một nửa số người ở lại."
+    doc = _doc(text)
+    info = analyze("Tỷ lệ người di cư Anh so với Pháp là bao nhiêu?")
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+    assert [bool(check(info, doc, a, b).no_figure) for a, b in lines] == [False, True, False]
+
+
+def test_maay_machine_is_not_maay_how_many_when_the_question_has_its_accents():
+    """Folded, "nhà máy" (factory), "không may" (unluckily) and "mấy" (how many) all read "may": with the
+    accents typed only "mấy" makes a count question; without them the question stays ambiguous and counts."""
+    assert analyze("Victoria sẽ sớm mất loại nhà máy sản xuất nào?").kind != "count"
+    assert analyze("Tác dụng phụ không may của những phản đối này là gì?").kind != "count"
+    assert analyze("Lai Châu có mấy huyện?").kind == "count"
+    assert analyze("lai chau co may huyen").kind == "count"
+    info = analyze("Đắk Lắk trang bị bao nhiêu máy tính cho cấp xã?")
+    assert info.kind == "count" and info.count_noun == ("may", "tinh")
+
+
 def test_a_deputy_does_not_answer_a_question_about_the_head():
     text = "Đồng chí Lê Thị Thu Hồng, Phó Bí thư Thường trực Tỉnh ủy dự hội nghị."
     doc = _doc(text, province="Bắc Giang")
