@@ -67,8 +67,11 @@ class Mismatch:
 
 
 _ROMAN = re.compile(r"\b[IVXLC]{1,7}\b")
-# A rate said without a percent sign: a ratio ("20:1", "1/3 số") or a fraction in words ("một nửa", "hai phần ba").
-_RATE_WORDS = re.compile(r"\b\d+\s*:\s*\d+\b|\b(nửa|phần (hai|ba|tư|năm|mười|trăm))\b", re.IGNORECASE)
+# A rate said without a percent sign: a ratio ("20:1"), a fraction ("9/15 huyện", not a date's "15/6/2022") or a
+# fraction in words ("một nửa", "hai phần ba").
+_RATE_WORDS = re.compile(
+    r"\b\d+\s*:\s*\d+\b|(?<![/\d])\d+/\d+(?![/\d])|\b(nửa|phần (hai|ba|tư|năm|mười|trăm))\b", re.IGNORECASE
+)
 
 
 def _holds_count(info: QuestionInfo, text: str) -> bool:

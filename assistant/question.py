@@ -22,10 +22,7 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
     # "may" is "mấy" unless it starts a compound of "máy" (machine) in a question typed without accents.
     (
         "count",
-        re.compile(
-            r"\b(bao nhieu|may(?!\s+(tinh|moc|in|bay|chieu|anh|quay|phat|lanh|say|xuc|cay))|so luong|"
-            r"ty le|ti le|phan tram|tong so)\b"
-        ),
+        re.compile(r"\b(bao nhieu|may(?!\s+(tinh|moc|in|bay|chieu|anh|quay|phat|lanh|say|xuc|cay)))\b"),
     ),
     ("person", re.compile(r"(^|\s)(ai|dong chi nao|nguoi nao|ong nao|ba nao|vi nao|lanh dao nao|do ai)(\s|\?|$)")),
     (
@@ -44,6 +41,18 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 _RATE = re.compile(r"\b(ty le|ti le|phan tram)\b")
+# A quantity named without "bao nhiêu" ("Tổng số đảng viên kết nạp năm 2023?") is what is asked only when the
+# question asks nothing else: in "Khu vực nào ... tỷ lệ tội phạm cao?" the rate describes, "nào" asks.
+_QUANTITY = re.compile(r"\b(so luong|tong so|ty le|ti le|phan tram)\b")
+# Accented: "đâu" asks where, "đầu" (the first months) does not; unaccented, "dau" cannot tell them apart.
+_OTHER_ASK = re.compile(r"\b(nào|gì|ai|đâu|sao)\b")
+_OTHER_ASK_FOLDED = re.compile(r"\b(nao|gi|ai|sao)\b")
+
+
+def _asks_other(question: str) -> bool:
+    if has_diacritics(question):
+        return bool(_OTHER_ASK.search(nfc(question).lower()))
+    return bool(_OTHER_ASK_FOLDED.search(fold(question)))
 
 
 def asks_rate(question: str) -> bool:
@@ -115,6 +124,8 @@ def analyze(question: str) -> QuestionInfo:
     """Kind, content terms, count noun, named provinces and years of a (clean) question."""
     kind_text = _kind_text(question)
     kind = next((name for name, pattern in _KINDS if pattern.search(kind_text)), "other")
+    if kind == "other" and _QUANTITY.search(kind_text) and not _asks_other(question):
+        kind = "count"
     noun: tuple[str, ...] = ()
     m = _COUNT_NOUN.search(kind_text)
     if kind == "count" and m:

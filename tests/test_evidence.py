@@ -101,12 +101,25 @@ def test_a_count_question_needs_a_count_and_the_asked_year():
     assert check(analyze("Lai Châu tổ chức bao nhiêu hội nghị?"), doc, 0, text.index("\n")).no_figure
 
 
+def test_a_named_quantity_is_asked_only_when_nothing_else_is():
+    """ "Tổng số", "số lượng", "tỷ lệ" without "bao nhiêu" make a count question unless another question word
+    asks something else; "đầu" (the first months) is not "đâu" (where)."""
+    assert analyze("Tổng số hội nghị 6 tháng đầu năm 2022 ở Hà Nam?").kind == "count"
+    assert analyze("tong so hoi nghi 6 thang dau nam 2022 o ha nam").kind == "count"
+    assert analyze("Tỷ lệ đảng viên Khối Trà Vinh tham gia học tập đạt bao nhiêu?").kind == "count"
+    assert analyze("Khu vực nào của Brookhaven vẫn còn nổi tiếng với tỷ lệ tội phạm cao?").kind == "place"
+    assert analyze("Số lượng học sinh thuộc sắc tộc nào đã tăng?").kind != "count"
+
+
 def test_a_rate_is_answered_by_a_percentage_a_ratio_or_a_fraction_not_by_a_count():
-    text = "Tỷ lệ người di cư Anh so với Pháp là 20:1.\nCó 30 người di cư.\nHơn một nửa số người ở lại."
+    text = (
+        "Tỷ lệ người di cư Anh so với Pháp là 20:1.\nCó 30 người di cư.\nHơn một nửa số người ở lại.\n"
+        "Có 9/15 huyện bố trí đủ.\nNgày 15/6/2022 có 30 người đến."
+    )
     doc = _doc(text)
     info = analyze("Tỷ lệ người di cư Anh so với Pháp là bao nhiêu?")
     lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
-    assert [bool(check(info, doc, a, b).no_figure) for a, b in lines] == [False, True, False]
+    assert [bool(check(info, doc, a, b).no_figure) for a, b in lines] == [False, True, False, False, True]
 
 
 def test_maay_machine_is_not_maay_how_many_when_the_question_has_its_accents():
