@@ -69,6 +69,7 @@ FEATURES: tuple[str, ...] = (
     "fit_noun",
     "fit_percent",
     "fit_date",
+    "fit_day",
     "fit_person",
     "fit_list",
     "fit_name",
@@ -112,6 +113,7 @@ def feature_set_id(features: Sequence[str] = FEATURES) -> str:
 
 
 _NAME_WORDS = re.compile(r"\b(ten|chu de|khau hieu|phuong cham|tieu de|ten goi)\b")
+_DAY_WORDS = re.compile(r"\b(ngay nao|vao ngay|dien ra ngay|ngay bao nhieu|ngay thang nao|hom nao)\b")
 
 
 # -- the question side ------------------------------------------------------------------------------
@@ -127,6 +129,7 @@ class QuestionTerms:
     count_head: str | None
     asks_percent: bool
     asks_name: bool
+    asks_day: bool  # "ngày nào", "vào ngày": a year alone does not answer it
     names: tuple[tuple[str, ...], ...]  # the question's capitalized runs (_question_names)
 
 
@@ -181,6 +184,7 @@ def question_terms(info: QuestionInfo, idf: Callable[[str], float]) -> QuestionT
         count_head=info.count_noun[0] if info.count_noun else None,
         asks_percent=asks_rate(info.text),
         asks_name=bool(_NAME_WORDS.search(q)),
+        asks_day=bool(_DAY_WORDS.search(q)),
         names=_question_names(info.text, info.provinces),
     )
 
@@ -317,6 +321,7 @@ def candidate_features(
         f[col["fit_noun"]] = kinds["count"] * num_noun
         f[col["fit_percent"]] = float(terms.asks_percent) * float(u.percent)
         f[col["fit_date"]] = kinds["date"] * max(has_date, has_year)
+        f[col["fit_day"]] = float(terms.asks_day) * float(u.day)
         f[col["fit_person"]] = kinds["person"] * max(float(u.vn_name), min(1.0, u.caps))
         f[col["fit_list"]] = kinds["list"] * float(u.list_shape)
         f[col["fit_name"]] = float(terms.asks_name) * float(u.quoted)

@@ -103,7 +103,7 @@ def clean_question(question: str, max_chars: int) -> tuple[str, str | None]:
     return text, notice
 
 
-_FOLDS_TO_MAY = re.compile(r"\w+")
+_WORD = re.compile(r"\w+")
 
 
 def _kind_text(question: str) -> str:
@@ -113,7 +113,7 @@ def _kind_text(question: str) -> str:
     if not has_diacritics(question):
         return fold(question)
     return fold(
-        _FOLDS_TO_MAY.sub(
+        _WORD.sub(
             lambda m: m.group() + "_" if fold(m.group()) == "may" and m.group().lower() != "mấy" else m.group(),
             question,
         )

@@ -69,6 +69,7 @@ class UnitText:
     num_positions: tuple[int, ...]
     percent: bool
     date: bool
+    day: bool  # a date down to the day ("15/6/2022", "ngày 7"), not only a month, year or century
     vn_name: bool
     caps: int
     cap_runs: tuple[tuple[str, ...], ...]
@@ -123,6 +124,7 @@ def read_unit(text: str) -> UnitText:
         num_positions=nums,
         percent="%" in text or "phần trăm" in text,
         date=bool(dates),
+        day=any(m.group(1) or (m.group(3) or "").lower() == "ngày" for m in dates),
         vn_name=vn_name,
         caps=caps,
         cap_runs=tuple(cap_runs),

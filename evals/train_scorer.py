@@ -19,7 +19,8 @@ Fitted, all by 5-fold cross-validation grouped by document (a report, an XQuAD p
 1. the unit scorer: logistic regression (pointwise, or listwise: evals/listwise.py) or LightGBM over small
    grids, the best mean (over the sources) out-of-fold top-1 accuracy wins, log loss breaks ties;
 2. the second-quote ratio: the best out-of-fold containment whose mean answer fits --mean-chars;
-3. the answer-confidence model (the best unit's features and the top probabilities) and its threshold,
+3. the answer-confidence model (the best unit's features and the top probabilities; its rows weighted so
+   that each source weighs the same) and its threshold,
    on the questions as written with --unanswerable-share of them having no answer: the one that handles
    the most questions right (answerable ones answered with the answer, the others abstained on; each
    source counting equally), or with --precision P the lowest at which answers hold the answer P of the

@@ -101,6 +101,15 @@ def test_a_count_question_needs_a_count_and_the_asked_year():
     assert check(analyze("Lai Châu tổ chức bao nhiêu hội nghị?"), doc, 0, text.index("\n")).no_figure
 
 
+def test_a_day_is_a_date_down_to_the_day():
+    """A "ngày nào" question is answered by "15/6/2022" or "ngày 7", not by a year or a month (fit_day)."""
+    assert read_unit("Chỉ thị số 11-CT/TU, ngày 15/6/2022 về kỷ niệm").day
+    assert read_unit("Hội nghị họp ngày 7 tháng 3.").day
+    assert not read_unit("Năm 2023 tổ chức hội nghị.").day
+    assert not read_unit("Tháng 7 năm 2022 khai giảng.").day
+    assert not read_unit("Có 9/15 huyện bố trí đủ.").day  # a fraction, not a date
+
+
 def test_a_named_quantity_is_asked_only_when_nothing_else_is():
     """ "Tổng số", "số lượng", "tỷ lệ" without "bao nhiêu" make a count question unless another question word
     asks something else; "đầu" (the first months) is not "đâu" (where)."""
