@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from .constraints import statement_years
-from .question import QuestionInfo, asks_rate
+from .question import QuestionInfo, asks_day, asks_rate
 from .records import Document
 from .units import UNITS_VERSION, UnitTable
 from .unittext import read_unit
@@ -113,7 +113,6 @@ def feature_set_id(features: Sequence[str] = FEATURES) -> str:
 
 
 _NAME_WORDS = re.compile(r"\b(ten|chu de|khau hieu|phuong cham|tieu de|ten goi)\b")
-_DAY_WORDS = re.compile(r"\b(ngay nao|vao ngay|dien ra ngay|ngay bao nhieu|ngay thang nao|hom nao)\b")
 
 
 # -- the question side ------------------------------------------------------------------------------
@@ -129,7 +128,7 @@ class QuestionTerms:
     count_head: str | None
     asks_percent: bool
     asks_name: bool
-    asks_day: bool  # "ngày nào", "vào ngày": a year alone does not answer it
+    asks_day: bool
     names: tuple[tuple[str, ...], ...]  # the question's capitalized runs (_question_names)
 
 
@@ -184,7 +183,7 @@ def question_terms(info: QuestionInfo, idf: Callable[[str], float]) -> QuestionT
         count_head=info.count_noun[0] if info.count_noun else None,
         asks_percent=asks_rate(info.text),
         asks_name=bool(_NAME_WORDS.search(q)),
-        asks_day=bool(_DAY_WORDS.search(q)),
+        asks_day=asks_day(info.text),
         names=_question_names(info.text, info.provinces),
     )
 

@@ -11,13 +11,13 @@ from .metadata import province_mentions, question_years
 from .vietnamese import content_keys, fold, has_diacritics, nfc
 
 # Patterns run on the folded (unaccented, lowercase) question so both spellings work.
+# A day is asked ("ngày nào", "vào ngày"): a year or a month alone does not answer it.
+_DAY_PHRASES = r"ngay nao|vao ngay|dien ra ngay|ngay bao nhieu|ngay thang nao|hom nao"
+_DAY = re.compile(rf"\b({_DAY_PHRASES})\b")
 _KINDS: list[tuple[str, re.Pattern[str]]] = [
     (
         "date",
-        re.compile(
-            r"\b(khi nao|ngay nao|nam nao|thang nao|bao gio|luc nao|thoi gian nao|thoi diem nao|"
-            r"hom nao|vao ngay|dien ra ngay|ngay bao nhieu)\b"
-        ),
+        re.compile(rf"\b(khi nao|nam nao|thang nao|bao gio|luc nao|thoi gian nao|thoi diem nao|{_DAY_PHRASES})\b"),
     ),
     # "may" is "mấy" unless it starts a compound of "máy" (machine) in a question typed without accents.
     (
@@ -40,10 +40,11 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
     ("manner", re.compile(r"\b(nhu the nao|the nao|bang cach nao|ra sao)\b")),
 ]
 
-_RATE = re.compile(r"\b(ty le|ti le|phan tram)\b")
+_RATE_PHRASES = r"ty le|ti le|phan tram"
+_RATE = re.compile(rf"\b({_RATE_PHRASES})\b")
 # A quantity named without "bao nhiêu" ("Tổng số đảng viên kết nạp năm 2023?") is what is asked only when the
 # question asks nothing else: in "Khu vực nào ... tỷ lệ tội phạm cao?" the rate describes, "nào" asks.
-_QUANTITY = re.compile(r"\b(so luong|tong so|ty le|ti le|phan tram)\b")
+_QUANTITY = re.compile(rf"\b(so luong|tong so|{_RATE_PHRASES})\b")
 # Accented: "đâu" asks where, "đầu" (the first months) does not; unaccented, "dau" cannot tell them apart.
 _OTHER_ASK = re.compile(r"\b(nào|gì|ai|đâu|sao)\b")
 _OTHER_ASK_FOLDED = re.compile(r"\b(nao|gi|ai|sao)\b")
@@ -53,6 +54,11 @@ def _asks_other(question: str) -> bool:
     if has_diacritics(question):
         return bool(_OTHER_ASK.search(nfc(question).lower()))
     return bool(_OTHER_ASK_FOLDED.search(fold(question)))
+
+
+def asks_day(question: str) -> bool:
+    """The question asks for a day ("ngày nào", "vào ngày"), not only a year or a month."""
+    return bool(_DAY.search(fold(question)))
 
 
 def asks_rate(question: str) -> bool:
