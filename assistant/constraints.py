@@ -61,9 +61,10 @@ class Mismatch:
     no_figure: bool = False  # a count question, and the statement holds no count
     title: bool = False  # the question asks who holds a title the statement does not name, or names only its deputy
     report_year: int | None = None  # the year the evidence's report reports on, when it says
+    place: str | None = None  # a district, town or commune the question names that the report never does
 
     def __bool__(self) -> bool:
-        return bool(self.province or self.years or self.no_figure or self.title)
+        return bool(self.province or self.years or self.no_figure or self.title or self.place)
 
 
 _ROMAN = re.compile(r"\b[IVXLC]{1,7}\b")
@@ -153,8 +154,40 @@ def _title_absent(info: QuestionInfo, text: str) -> bool:
     return head not in set(zip(u, u[1:]))
 
 
+# Administrative units below a province: "huyện Tân Yên", "xã Tả Lèng", "thành phố Lai Châu". A question that names
+# one asks about that place; a report that never names it reports on its province as a whole or on other places.
+_PLACE = re.compile(r"\b(huyện|quận|thị xã|thành phố|thị trấn|xã|phường|thôn)\s+", re.IGNORECASE)
+
+
+def asked_places(info: QuestionInfo) -> tuple[str, ...]:
+    """The places below the province the question names: the capitalized words after an administrative unit
+    ("Huyện Việt Yên (Bắc Giang)" -> "Việt Yên"), provinces left out (the province check reads those)."""
+    return _asked_places(info.text, info.provinces)
+
+
+@lru_cache(maxsize=1024)
+def _asked_places(text: str, provinces: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for m in _PLACE.finditer(text):
+        words = []
+        for w in TOKEN_RE.finditer(text, m.end()):
+            if not w.group()[:1].isupper() or text[(words[-1].end() if words else m.end()) : w.start()].strip():
+                break
+            words.append(w)
+        if words:
+            name = text[words[0].start() : words[-1].end()]
+            if not any(fold(name) in fold(p) for p in provinces):
+                out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=4096)
+def _names_place(text: str, place: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(place)}(?!\w)", text, re.IGNORECASE) is not None
+
+
 def check(info: QuestionInfo, doc: Document, start: int, end: int) -> Mismatch:
-    """The province and year the question names, against the report and the statement."""
+    """The province, place and year the question names, against the report and the statement."""
     province = None
     if info.provinces and doc.province and doc.province not in info.provinces:
         province = info.provinces[0]
@@ -165,7 +198,8 @@ def check(info: QuestionInfo, doc: Document, start: int, end: int) -> Mismatch:
     text = doc.text[start:end]
     no_figure = info.kind == "count" and not _holds_count(info, text)
     title = info.kind == "person" and (_deputy_only(info, text) or _title_absent(info, text))
-    return Mismatch(province, doc.province, years, tuple(sorted(covered)), no_figure, title, report_year(doc))
+    place = next((p for p in asked_places(info) if not _names_place(doc.text, p)), None)
+    return Mismatch(province, doc.province, years, tuple(sorted(covered)), no_figure, title, report_year(doc), place)
 
 
 def caveat_text(info: QuestionInfo, mismatch: Mismatch, n: int, provinces_indexed: set[str]) -> str:
@@ -178,6 +212,9 @@ def caveat_text(info: QuestionInfo, mismatch: Mismatch, n: int, provinces_indexe
             head = f"Báo cáo của {mismatch.province} không nêu {what} này."
         where = f", trong báo cáo của {mismatch.evidence_province}" if mismatch.evidence_province else ""
         return f"{head} Gần nhất{where}: [{n}]"
+    if mismatch.place:
+        of = f"của {mismatch.evidence_province} " if mismatch.evidence_province else ""
+        return f"Báo cáo {of}không nhắc đến {mismatch.place}. Gần nhất: [{n}]"
     if not mismatch.years:
         what_missing = "con số trả lời câu hỏi này" if mismatch.no_figure else "đúng chức danh được hỏi"
         asked_years = [y for y in info.years if y != mismatch.report_year]

@@ -14,7 +14,7 @@ import pytest
 from assistant.answer import NOT_FOUND
 from assistant.build import build_index
 from assistant.config import load_settings
-from assistant.constraints import caveat_text, check, statement_years
+from assistant.constraints import asked_places, caveat_text, check, statement_years
 from assistant.errors import ScorerMismatch
 from assistant.question import analyze
 from assistant.records import Document
@@ -158,6 +158,26 @@ def test_another_title_of_the_same_office_does_not_answer_who_holds_the_asked_on
         "Các báo cáo không nêu đúng chức danh được hỏi. Gần nhất: [1]"
     )
     assert not check(analyze("Ai là Trưởng BCĐ 35 của Bắc Giang?"), doc, 0, len(text))
+
+
+def test_a_place_below_the_province_is_read_from_the_question():
+    assert asked_places(analyze("Huyện Việt Yên (Bắc Giang) có bao nhiêu tập thể đăng ký?")) == ("Việt Yên",)
+    assert asked_places(analyze("Thị xã Buôn Hồ, Đắk Lắk có gì mới?")) == ("Buôn Hồ",)
+    # a province named as a city, a word that starts like a unit ("Xã hội"), an unaccented question: no place
+    assert asked_places(analyze("Thành phố Hồ Chí Minh có bao nhiêu báo cáo viên?")) == ()
+    assert asked_places(analyze("Xã hội hóa công tác tuyên truyền ở Hà Nam ra sao?")) == ()
+    assert asked_places(analyze("huyen viet yen co bao nhieu tap the")) == ()
+
+
+def test_a_place_the_report_never_names_is_a_near_miss_with_a_caveat():
+    text = "Toàn tỉnh có 4.739 tập thể đăng ký. Huyện Tân Yên có 120 tập thể đăng ký."
+    doc = _doc(text, province="Bắc Giang", years=(2023,))
+    info = analyze("Huyện Việt Yên (Bắc Giang) có bao nhiêu tập thể đăng ký năm 2023?")
+    miss = check(info, doc, 0, 35)
+    assert miss.place == "Việt Yên" and not miss.province
+    assert caveat_text(info, miss, 1, {"Bắc Giang"}) == "Báo cáo của Bắc Giang không nhắc đến Việt Yên. Gần nhất: [1]"
+    # the report names the place (anywhere, in any case): not a mismatch
+    assert not check(analyze("huyện Tân Yên (Bắc Giang) có bao nhiêu tập thể đăng ký năm 2023?"), doc, 0, 35)
 
 
 def test_province_mismatch_names_both_reports():
@@ -384,6 +404,27 @@ def test_a_place_the_report_never_mentions_is_a_missing_name(seed_assistant):
     assert misses("nam 2022 huyen phong tho (lai chau) mo duoc bao nhieu lop boi duong ly luan chinh tri?") == {0.0}
 
 
+def test_a_number_the_question_states_is_not_a_count_of_its_noun(seed_assistant):
+    """The unit's "211 lớp" answers how many classes Lai Châu opened; asked "of the 211 classes, how many were ...",
+    the same "211 lớp" is the question's own figure, not a number next to the counted noun (num_noun)."""
+    from assistant.features import FEATURES
+
+    col = FEATURES.index("num_noun")
+
+    def num_noun(question: str) -> float:
+        info = analyze(question)
+        qvec = seed_assistant.retriever.embed(question)
+        hits = seed_assistant.retriever.search(question, k=5, query_vector=qvec)
+        ev = seed_assistant.answerer.finder.score(info, qvec, hits)
+        rows = [f for f, c in zip(ev.features, ev.candidates) if "211 lớp" in c.text]
+        assert rows, question
+        return float(rows[0][col])
+
+    assert num_noun("Năm 2022 Lai Châu mở được bao nhiêu lớp bồi dưỡng lý luận chính trị?") == 1.0
+    stated = "Trong số 211 lớp lý luận chính trị năm 2022 của Lai Châu, bao nhiêu lớp dành cho đảng viên mới?"
+    assert num_noun(stated) == 0.0
+
+
 # -- answers on the real seeds ----------------------------------------------------------------------
 
 slow = pytest.mark.slow
@@ -414,6 +455,16 @@ def test_a_question_about_a_year_the_report_does_not_cover_gets_a_caveat(seed_as
     c = answer.citations[0]
     assert seed_assistant.data.documents[c.doc_id].text[c.start : c.end] == c.quote
     assert answer.to_dict()["caveat"] == answer.caveat
+
+
+@slow
+def test_a_question_about_a_district_the_report_never_names_gets_a_caveat(seed_assistant):
+    """Bắc Giang's report gives the province's figures and never names the district Việt Yên."""
+    answer = seed_assistant.ask("Huyện Việt Yên (Bắc Giang) tổ chức bao nhiêu hội nghị năm 2023?")
+    assert answer.abstained and answer.answer == NOT_FOUND
+    assert answer.caveat and "Việt Yên" in answer.caveat
+    assert answer.citations and answer.citations[0].file == BAC_GIANG
+    assert not seed_assistant.ask(DESIGN_QUESTION).abstained
 
 
 @slow
