@@ -75,6 +75,27 @@ _RATE_WORDS = re.compile(
 )
 
 
+# Counts in words right before the counted noun ("năm hoàng tử", "hơn một nửa hiệu ứng"): "năm", "một" and "nửa"
+# are too common alone (a year, "some", "nửa đầu năm") to count anywhere else.
+_COUNT_WORDS = frozenset("một hai ba bốn năm sáu bảy tám chín mười nửa".split())
+
+
+def _counted_in_words(info: QuestionInfo, text: str) -> bool:
+    noun = info.count_noun
+    if not noun:
+        return False
+    tokens = list(TOKEN_RE.finditer(text))
+    for i, t in enumerate(tokens):
+        if t.group().lower() not in _COUNT_WORDS:
+            continue
+        following = tokens[i + 1 : i + 1 + len(noun)]
+        if len(following) == len(noun) and tuple(fold(w.group()) for w in following) == noun:
+            joined = [t, *following]
+            if not any(text[a.end() : b.start()].strip() for a, b in zip(joined, joined[1:])):
+                return True
+    return False
+
+
 def _holds_count(info: QuestionInfo, text: str) -> bool:
     """A number that is not a year, a date or a number of the question itself, or a count in words; for
     "tỷ lệ", a percentage, a ratio or a fraction; for "số / khóa / lần thứ / năm mấy", any number or Roman
@@ -85,6 +106,8 @@ def _holds_count(info: QuestionInfo, text: str) -> bool:
     if asks_rate(info.text):
         return unit.percent or bool(_RATE_WORDS.search(text))  # a rate is asked: a count does not answer it
     if any(n not in asked for n in unit.numbers) or unit.number_words or unit.percent:
+        return True
+    if _counted_in_words(info, text):
         return True
     if re.search(r"\b(so|khoa|thu|trung uong|nam|giai doan) may\b", question):
         # an identifier is asked ("số mấy", "khóa mấy", "lần thứ mấy", "năm mấy"): any number names it

@@ -120,6 +120,17 @@ def test_a_named_quantity_is_asked_only_when_nothing_else_is():
     assert analyze("Số lượng học sinh thuộc sắc tộc nào đã tăng?").kind != "count"
 
 
+def test_a_count_in_words_answers_only_right_before_the_counted_noun():
+    doc = _doc("Năm hoàng tử đối thủ đã tham gia. CO2 gây ra hơn một nửa hiệu ứng nhà kính.")
+    assert not check(analyze("Có bao nhiêu hoàng tử đã tham gia?"), doc, 0, 33).no_figure
+    assert not check(analyze("Bao nhiêu hiệu ứng nhà kính là do CO2?"), doc, 34, len(doc.text)).no_figure
+    # "năm" (a year), "nửa đầu năm" (the first half-year) and a comma before the noun are not counts
+    half = _doc("Trong nửa đầu năm, hội nghị được tổ chức ở tỉnh.")
+    assert check(analyze("Lai Châu tổ chức bao nhiêu hội nghị?"), half, 0, len(half.text)).no_figure
+    year = _doc("Trong năm, hội nghị được tổ chức ở tỉnh.")
+    assert check(analyze("Lai Châu tổ chức bao nhiêu hội nghị?"), year, 0, len(year.text)).no_figure
+
+
 def test_a_rate_is_answered_by_a_percentage_a_ratio_or_a_fraction_not_by_a_count():
     text = (
         "Tỷ lệ người di cư Anh so với Pháp là 20:1.\nCó 30 người di cư.\nHơn một nửa số người ở lại.\n"
