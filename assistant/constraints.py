@@ -204,7 +204,7 @@ def _asked_places(text: str, provinces: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _names_place(text: str, place: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(place)}(?!\w)", text, re.IGNORECASE) is not None
 

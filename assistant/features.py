@@ -287,7 +287,7 @@ def candidate_features(
         content = [t for t in u.folded if t not in terms.folded]
         num_noun = 0.0
         if terms.count_head:
-            # a number the question states ("Trong 211 lớp ..., có bao nhiêu lớp trung cấp?") is not its answer
+            # a number the question states ("Trong 30 lớp đã mở, có bao nhiêu lớp sơ cấp?") is not its answer
             num_noun = float(
                 any(terms.count_head in u.folded[j + 1 : j + 4] and u.folded[j] not in q_words for j in u.num_positions)
             )
