@@ -25,6 +25,7 @@ from .scorer import EvidenceModel
 from .sentences import sentence_spans
 from .span import find_span
 from .store import IndexData
+from .unittext import is_list_item
 
 NOT_FOUND = "Không tìm thấy thông tin này trong các báo cáo."
 
@@ -93,16 +94,6 @@ class EvidenceAnswerer:
 
         chosen = [best]
         used = cands[best].end - cands[best].start
-        lead = cands[best].text.rstrip()
-        if lead.endswith(":") or (info.kind == "list" and lead.endswith(";")):
-            # A unit that announces a list ("... gồm:"), or one clause of a list sentence: the items
-            # that follow belong to the answer.
-            room = max(limit, self.settings.list_max_chars)
-            for row in self._following(cands[best], whole_paragraph=lead.endswith(":")):
-                if used + row[2] - row[1] > room:
-                    break
-                chosen.append(row)
-                used += row[2] - row[1]
         # The same rule the ratio was fitted with (evals/train_scorer.py, composed()).
         floor = self.model.second_ratio * float(probs[best])
         for i in fitting[1:]:
@@ -113,6 +104,17 @@ class EvidenceAnswerer:
                 continue
             chosen.append(i)
             used += size
+        # A quote that announces a list ("... như sau:"), a clause of a list sentence or an item of a list
+        # ("Thứ hai, ...") quotes the rest of its list: the answer is the list, not one of its lines.
+        room = max(limit, self.settings.list_max_chars)
+        for i in list(chosen):
+            for row in self._list_rows(info, cands[i]):
+                if used + row[2] - row[1] > room:
+                    break
+                if any(_overlaps_row(row, c, cands) for c in chosen):
+                    continue
+                chosen.append(row)
+                used += row[2] - row[1]
         if len(chosen) == 1:
             chosen = [self._whole_sentence(cands[best], limit) or best]
         citations = self._cite(ev, chosen, float(probs[best]))
@@ -145,6 +147,56 @@ class EvidenceAnswerer:
         citations = self._cite(ev, [i])
         caveat = caveat_text(ev.info, mismatch, citations[0].n, self.provinces)
         return Draft(NOT_FOUND, True, citations, reason="near miss", support=float(ev.probs[i]), caveat=caveat)
+
+    def _list_rows(self, info: QuestionInfo, cand: Candidate) -> list[tuple[str, int, int]]:
+        """(doc_id, start, end) of the rest of the list `cand` belongs to, in reading order (empty when it
+        belongs to none): after a unit ending in ":", the rest of its paragraph, or when it ends its
+        paragraph, the first sentence of each item paragraph that follows; for a list question, the
+        clauses after a clause ending in ";", or the announcing unit and the other items of an item."""
+        lead = cand.text.rstrip()
+        if lead.endswith(":"):
+            return self._following(cand, whole_paragraph=True) or self._items_near(cand, forward_only=True)
+        if info.kind != "list":
+            return []
+        if lead.endswith(";"):
+            return self._following(cand, whole_paragraph=False)
+        if is_list_item(cand.text) and self._paragraph_first(cand.doc, cand.row):
+            return self._items_near(cand, forward_only=False)
+        return []
+
+    def _paragraph_first(self, doc: Document, row: int) -> bool:
+        """The unit at `row` opens its paragraph."""
+        lo, _ = self.data.units.doc_range(doc.doc_id)
+        if row == lo:
+            return True
+        return "\n" in doc.text[int(self.data.units.ends[row - 1]) : int(self.data.units.starts[row])]
+
+    def _items_near(self, cand: Candidate, forward_only: bool) -> list[tuple[str, int, int]]:
+        """The first units of the item paragraphs ("Thứ nhất, ...", "- ...") next to `cand`'s paragraph
+        (after it; or before and after it, with the unit ending in ":" that announces them)."""
+        units, doc = self.data.units, cand.doc
+        lo, hi = units.doc_range(doc.doc_id)
+        openers = [r for r in range(lo, hi) if self._paragraph_first(doc, r)]
+        texts = {r: doc.text[int(units.starts[r]) : int(units.ends[r])] for r in openers}
+        mine = max(r for r in openers if r <= cand.row)
+        k = openers.index(mine)
+        rows = []
+        after = k + 1
+        while after < len(openers) and is_list_item(texts[openers[after]]):
+            rows.append(openers[after])
+            after += 1
+        if not forward_only:
+            before = k - 1
+            while before >= 0 and is_list_item(texts[openers[before]]):
+                rows.append(openers[before])
+                before -= 1
+            if before >= 0:
+                # the paragraph before the first item, when it ends announcing them
+                end_row = openers[before + 1] - 1
+                if doc.text[int(units.starts[end_row]) : int(units.ends[end_row])].rstrip().endswith(":"):
+                    rows.append(end_row)
+        rows.sort()
+        return [(doc.doc_id, int(units.starts[r]), int(units.ends[r])) for r in rows]
 
     def _following(self, cand: Candidate, whole_paragraph: bool) -> list[tuple[str, int, int]]:
         """(doc_id, start, end) of the units after `cand`: to the end of its paragraph, or to the end of
@@ -184,6 +236,14 @@ class EvidenceAnswerer:
         )
         verify_citations(citations, {doc.doc_id: doc for doc, *_ in items})
         return citations
+
+
+def _overlaps_row(row: tuple[str, int, int], other, cands: Sequence[Candidate]) -> bool:
+    doc_id, a, b = row
+    if isinstance(other, tuple):
+        return doc_id == other[0] and a < other[2] and other[1] < b
+    c = cands[other]
+    return doc_id == c.doc.doc_id and a < c.end and c.start < b
 
 
 def _overlaps(cand: Candidate, other, cands: Sequence[Candidate]) -> bool:

@@ -479,6 +479,22 @@ def test_a_question_about_a_district_the_report_never_names_gets_a_caveat(seed_a
 
 
 @slow
+def test_a_list_announced_at_a_paragraph_end_is_quoted_with_its_items(seed_assistant):
+    """Đắk Lắk's report ends a paragraph with "... kết quả tích cực như sau:" and gives each result its own
+    paragraph ("Thứ nhất, ...", "Thứ hai, ..."): the answer quotes the announcement and the items' openings
+    in reading order, within the list budget, each verbatim."""
+    answer = seed_assistant.ask("Công tác tuyên giáo Đắk Lắk bước đầu đạt được những kết quả tích cực nào?")
+    assert not answer.abstained
+    quotes = [c.quote for c in answer.citations]
+    assert any(q.rstrip().endswith("như sau:") for q in quotes)
+    assert [q.split(",")[0] for q in quotes if q.startswith("Thứ")][:2] == ["Thứ nhất", "Thứ hai"]
+    assert [c.start for c in answer.citations] == sorted(c.start for c in answer.citations)
+    assert sum(len(q) for q in quotes) <= seed_assistant.settings.list_max_chars
+    for c in answer.citations:
+        assert seed_assistant.data.documents[c.doc_id].text[c.start : c.end] == c.quote
+
+
+@slow
 def test_answers_quote_whole_units_and_numbers_come_from_the_quotes(seed_assistant):
     units = seed_assistant.data.units
     for question in [
