@@ -179,7 +179,8 @@ def _title_absent(info: QuestionInfo, text: str) -> bool:
 
 # Administrative units below a province: "huyện Tân Yên", "xã Tả Lèng", "thành phố Lai Châu". A question that names
 # one asks about that place; a report that never names it reports on its province as a whole or on other places.
-_PLACE = re.compile(r"\b(huyện|quận|thị xã|thành phố|thị trấn|xã|phường|thôn)\s+", re.IGNORECASE)
+# "Xã Hội" (society, as in "Bảo hiểm Xã hội") is not a commune.
+_PLACE = re.compile(r"\b(huyện|quận|thị xã|thành phố|thị trấn|xã(?!\s+hội\b)|phường|thôn)\s+", re.IGNORECASE)
 
 
 def asked_places(info: QuestionInfo) -> tuple[str, ...]:

@@ -177,6 +177,7 @@ def test_a_place_below_the_province_is_read_from_the_question():
     # a province named as a city, a word that starts like a unit ("Xã hội"), an unaccented question: no place
     assert asked_places(analyze("Thành phố Hồ Chí Minh có bao nhiêu báo cáo viên?")) == ()
     assert asked_places(analyze("Xã hội hóa công tác tuyên truyền ở Hà Nam ra sao?")) == ()
+    assert asked_places(analyze("Bảo hiểm Xã Hội tỉnh Hà Nam có bao nhiêu cán bộ?")) == ()
     assert asked_places(analyze("huyen viet yen co bao nhieu tap the")) == ()
 
 
