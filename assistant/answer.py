@@ -25,7 +25,7 @@ from .scorer import EvidenceModel
 from .sentences import sentence_spans
 from .span import find_span
 from .store import IndexData
-from .unittext import is_list_item
+from .unittext import read_unit
 
 NOT_FOUND = "Không tìm thấy thông tin này trong các báo cáo."
 
@@ -100,7 +100,7 @@ class EvidenceAnswerer:
             if len(chosen) >= self.settings.answer_max_quotes or probs[i] < floor:
                 break
             size = cands[i].end - cands[i].start
-            if used + size > limit or any(_overlaps(cands[i], c, cands) for c in chosen):
+            if used + size > limit or any(_overlaps(i, c, cands) for c in chosen):
                 continue
             chosen.append(i)
             used += size
@@ -111,7 +111,7 @@ class EvidenceAnswerer:
             for row in self._list_rows(info, cands[i]):
                 if used + row[2] - row[1] > room:
                     break
-                if any(_overlaps_row(row, c, cands) for c in chosen):
+                if any(_overlaps(row, c, cands) for c in chosen):
                     continue
                 chosen.append(row)
                 used += row[2] - row[1]
@@ -160,7 +160,7 @@ class EvidenceAnswerer:
             return []
         if lead.endswith(";"):
             return self._following(cand, whole_paragraph=False)
-        if is_list_item(cand.text) and self._paragraph_first(cand.doc, cand.row):
+        if read_unit(cand.text).list_shape and self._paragraph_first(cand.doc, cand.row):
             return self._items_near(cand, forward_only=False)
         return []
 
@@ -177,17 +177,17 @@ class EvidenceAnswerer:
         units, doc = self.data.units, cand.doc
         lo, hi = units.doc_range(doc.doc_id)
         openers = [r for r in range(lo, hi) if self._paragraph_first(doc, r)]
-        texts = {r: doc.text[int(units.starts[r]) : int(units.ends[r])] for r in openers}
+        item = {r: read_unit(doc.text[int(units.starts[r]) : int(units.ends[r])]).list_shape for r in openers}
         mine = max(r for r in openers if r <= cand.row)
         k = openers.index(mine)
         rows = []
         after = k + 1
-        while after < len(openers) and is_list_item(texts[openers[after]]):
+        while after < len(openers) and item[openers[after]]:
             rows.append(openers[after])
             after += 1
         if not forward_only:
             before = k - 1
-            while before >= 0 and is_list_item(texts[openers[before]]):
+            while before >= 0 and item[openers[before]]:
                 rows.append(openers[before])
                 before -= 1
             if before >= 0:
@@ -238,20 +238,14 @@ class EvidenceAnswerer:
         return citations
 
 
-def _overlaps_row(row: tuple[str, int, int], other, cands: Sequence[Candidate]) -> bool:
-    doc_id, a, b = row
-    if isinstance(other, tuple):
-        return doc_id == other[0] and a < other[2] and other[1] < b
-    c = cands[other]
-    return doc_id == c.doc.doc_id and a < c.end and c.start < b
+def _span(x, cands: Sequence[Candidate]) -> tuple[str, int, int]:
+    """(doc_id, start, end) of a chosen candidate (an index) or unit (already that tuple)."""
+    return x if isinstance(x, tuple) else (cands[x].doc.doc_id, cands[x].start, cands[x].end)
 
 
-def _overlaps(cand: Candidate, other, cands: Sequence[Candidate]) -> bool:
-    if isinstance(other, tuple):
-        doc_id, a, b = other
-    else:
-        doc_id, a, b = cands[other].doc.doc_id, cands[other].start, cands[other].end
-    return cand.doc.doc_id == doc_id and cand.start < b and a < cand.end
+def _overlaps(x, y, cands: Sequence[Candidate]) -> bool:
+    (doc_x, a, b), (doc_y, c, d) = _span(x, cands), _span(y, cands)
+    return doc_x == doc_y and a < d and c < b
 
 
 def verify_citations(citations: Sequence[Citation], documents: dict[str, Document]) -> None:

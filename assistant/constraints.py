@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .metadata import YEAR_RE, report_year
+from .names import mentions
 from .question import QuestionInfo, asks_rate
 from .records import Document
 from .sentences import sentence_spans
 from .unittext import read_unit
-from .vietnamese import TOKEN_RE, fold
+from .vietnamese import TOKEN_RE, fold, term_keys
 
 
 @lru_cache(maxsize=20_000)
@@ -205,11 +206,6 @@ def _asked_places(text: str, provinces: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-@lru_cache(maxsize=1024)
-def _names_place(text: str, place: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(place)}(?!\w)", text, re.IGNORECASE) is not None
-
-
 def check(info: QuestionInfo, doc: Document, start: int, end: int) -> Mismatch:
     """The province, place and year the question names, against the report and the statement."""
     province = None
@@ -222,7 +218,7 @@ def check(info: QuestionInfo, doc: Document, start: int, end: int) -> Mismatch:
     text = doc.text[start:end]
     no_figure = info.kind == "count" and not _holds_count(info, text)
     title = info.kind == "person" and (_deputy_only(info, text) or _title_absent(info, text))
-    place = next((p for p in asked_places(info) if not _names_place(doc.text, p)), None)
+    place = next((p for p in asked_places(info) if not mentions(doc.text, tuple(term_keys(p)))), None)
     return Mismatch(province, doc.province, years, tuple(sorted(covered)), no_figure, title, report_year(doc), place)
 
 

@@ -12,16 +12,16 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from .constraints import statement_years
+from .names import mentions, question_names
 from .question import QuestionInfo, asks_day, asks_rate
 from .records import Document
 from .units import UNITS_VERSION, UnitTable
 from .unittext import read_unit
-from .vietnamese import TOKEN_RE, fold, is_number, syllable_key, term_keys
+from .vietnamese import fold, is_number
 
 FEATURES: tuple[str, ...] = (
     # meaning: question/unit cosine, its gap to the best candidate, its rank among the candidates
@@ -129,45 +129,7 @@ class QuestionTerms:
     asks_percent: bool
     asks_name: bool
     asks_day: bool
-    names: tuple[tuple[str, ...], ...]  # the question's capitalized runs (_question_names)
-
-
-def _question_names(text: str, provinces: Sequence[str]) -> tuple[tuple[str, ...], ...]:
-    """The question's names: runs of capitalized words not split by punctuation, as word keys, after its
-    first word and without the named provinces (prov_agree reads those). "Huyện Sìn Hồ (Lai Châu)" ->
-    ("sìn", "hồ") (keys as syllable_key writes them)."""
-    province_keys = {syllable_key(w) for p in provinces for w in p.split()}
-    runs: list[list[str]] = []
-    last_end = -1
-    for m in list(TOKEN_RE.finditer(text))[1:]:
-        word = m.group()
-        key = syllable_key(word)
-        if not word[:1].isupper() or is_number(word) or key in province_keys:
-            last_end = -1
-            continue
-        if runs and last_end >= 0 and not text[last_end : m.start()].strip():
-            runs[-1].append(key)
-        else:
-            runs.append([key])
-        last_end = m.end()
-    return tuple(tuple(r) for r in runs)
-
-
-@lru_cache(maxsize=256)
-def _doc_pairs(text: str) -> frozenset[str | tuple[str, str]]:
-    """Every word key of a report and every pair of adjacent keys, read once: the same reports come back
-    question after question (a question reaches at most answer_passages reports, so a few hundred kept
-    cover a session without holding every report's words of a large collection)."""
-    keys = term_keys(text)
-    return frozenset(keys) | frozenset(zip(keys, keys[1:]))
-
-
-def _mentions(pairs: frozenset, name: tuple[str, ...]) -> bool:
-    """The report holds the name: its one word, or each of its adjacent word pairs ("sìn hồ", not "Sìn" in one
-    place and "hồ" of "Hồ Chí Minh" in another)."""
-    if len(name) == 1:
-        return name[0] in pairs
-    return all(pair in pairs for pair in zip(name, name[1:]))
+    names: tuple[tuple[str, ...], ...]  # the question's capitalized runs (names.question_names)
 
 
 def question_terms(info: QuestionInfo, idf: Callable[[str], float]) -> QuestionTerms:
@@ -184,7 +146,7 @@ def question_terms(info: QuestionInfo, idf: Callable[[str], float]) -> QuestionT
         asks_percent=asks_rate(info.text),
         asks_name=bool(_NAME_WORDS.search(q)),
         asks_day=asks_day(info.text),
-        names=_question_names(info.text, info.provinces),
+        names=question_names(info.text, info.provinces),
     )
 
 
@@ -334,8 +296,7 @@ def candidate_features(
         f[col["near_name"]] = _near(terms.folded, u.folded, new_names)
         f[col["near_date"]] = _near(terms.folded, u.folded, u.date_positions)
         if terms.names:
-            pairs = _doc_pairs(doc.text)
-            f[col["doc_name_miss"]] = sum(not _mentions(pairs, n) for n in terms.names) / len(terms.names)
+            f[col["doc_name_miss"]] = sum(not mentions(doc.text, n) for n in terms.names) / len(terms.names)
         if q_provinces and doc.province:
             f[col["prov_agree"]] = 1.0 if doc.province in q_provinces else -1.0
         if q_years:

@@ -20,11 +20,6 @@ _DATE = re.compile(
 )
 
 
-def is_list_item(text: str) -> bool:
-    """The text opens like an item of a list ("Thứ hai, ...", "Một là ...", "- ...")."""
-    return bool(_ENUM.match(text))
-
-
 def _dates(text: str) -> list[re.Match[str]]:
     """Dates in the text; "9/15" or "184/184" are fractions, not dates."""
     out = []
