@@ -103,7 +103,8 @@ def answer_table(rows: list[Row], op: str, documents: dict[str, Document]):
                 "province": f.province,
                 "year": f.year,
                 "value": f.value,
-                "unit": f.subject_head,
+                # what is counted, as the report names it ("Đếm gì"): a cut head ("Lớp bồi") reads as garble
+                "unit": f.subject,
                 "level": f.level,
                 "n": n,
                 "as_written": f.number_text,  # verbatim in quote [n]
@@ -132,7 +133,8 @@ def answer_table(rows: list[Row], op: str, documents: dict[str, Document]):
     if len(levels) > 1:
         notes.append("số liệu ở các cấp khác nhau (" + ", ".join(sorted(lv or "không rõ" for lv in levels)) + ")")
     if len(units) > 1:
-        notes.append("đối tượng đếm khác nhau (" + ", ".join(sorted({r.fact.subject_head for r in found})) + ")")
+        subjects = {fold(r.fact.subject): r.fact.subject for r in found}
+        notes.append("đối tượng đếm khác nhau (" + "; ".join(sorted(subjects.values())) + ")")
     missing = [r.province for r in rows if r.fact is None]
     if missing:
         notes.append("không có số liệu: " + ", ".join(missing))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -157,7 +158,9 @@ def test_a_question_across_provinces_is_answered_with_a_cited_table(seed_assista
             c = answer.citations[r["n"] - 1]
             assert docs[c.doc_id].text[c.start : c.end] == c.quote and c.province == r["province"]
             assert r["as_written"] in c.quote  # every number in the table is in its cited quote
-    assert "| Lai Châu | 2022 | 211 |" in render_answer(answer)
+            # what is counted, whole words as the quote writes them, never a cut head ("Lớp bồi")
+            assert r["unit"].split()[0] in re.findall(r"\w+", c.quote) and r["unit"] in answer.caveat
+    assert "| Lai Châu | 2022 | 211 | lớp |" in render_answer(answer)
 
 
 @pytest.mark.slow
