@@ -112,18 +112,29 @@ def clean_question(question: str, max_chars: int) -> tuple[str, str | None]:
 _WORD = re.compile(r"\w+")
 
 
+# The question words the kind patterns read whose folded spelling other words share: "mấy" (how many) and
+# "máy" (machine), "may" (luck); "lúc nào" (when) and "lực nào" (which force); "khi nào" (when) and "khí nào"
+# (which gas); "năm nào" and "nấm nào"; "tháng nào" and "thang nào" (which ladder); "nào" and "não" (brain).
+_ASKING = {"may": "mấy", "luc": "lúc", "khi": "khi", "nam": "năm", "thang": "tháng", "gio": "giờ", "nao": "nào"}
+
+
 def _kind_text(question: str) -> str:
-    """The folded question the kind patterns read. Folding makes "mấy" (how many) "may", as are "máy"
-    (machine: "nhà máy", "máy tính") and "may" (luck: "không may"); a question typed with its accents
-    says which it is, so only "mấy" stays "may" (the others become "may_", which no pattern reads as a word)."""
+    """The folded question the kind patterns read. Folding merges a question word with other words
+    (_ASKING); a question typed with its accents says which it is: an accented word that is not the
+    question word becomes "<word>_", which no pattern reads as a word. "may" typed bare in an accented
+    question is luck, not "mấy"; the other bare spellings stay readable (accents typed in part)."""
     if not has_diacritics(question):
         return fold(question)
-    return fold(
-        _WORD.sub(
-            lambda m: m.group() + "_" if fold(m.group()) == "may" and m.group().lower() != "mấy" else m.group(),
-            question,
-        )
-    )
+
+    def mark(m: re.Match[str]) -> str:
+        word = m.group()
+        folded = fold(word)
+        asking = _ASKING.get(folded)
+        if asking is None or word.lower() == asking or (folded != "may" and word.lower() == folded):
+            return word
+        return word + "_"
+
+    return fold(_WORD.sub(mark, question))
 
 
 def analyze(question: str) -> QuestionInfo:

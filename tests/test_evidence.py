@@ -153,6 +153,17 @@ def test_maay_machine_is_not_maay_how_many_when_the_question_has_its_accents():
     assert info.kind == "count" and info.count_noun == ("may", "tinh")
 
 
+def test_a_word_that_folds_to_a_question_word_asks_nothing_when_the_accents_say_so():
+    """ "lực nào" (which force) and "khí nào" (which gas) fold to "lúc nào" and "khi nào" (when)."""
+    assert analyze("Chính quyền Hốt Tất Liệt có sự phân chia quyền lực nào?").kind != "date"
+    assert analyze("Khí nào chiếm nhiều nhất trong không khí?").kind != "date"
+    assert analyze("Hội nghị sơ kết diễn ra lúc nào?").kind == "date"
+    assert analyze("Hội nghị sơ kết diễn ra khi nào?").kind == "date"
+    assert analyze("hoi nghi so ket dien ra luc nao").kind == "date"
+    # accents typed in part: a bare question word still reads
+    assert analyze("Bắc Giang tổ chức hội nghị năm nao?").kind == "date"
+
+
 def test_a_deputy_does_not_answer_a_question_about_the_head():
     text = "Đồng chí Lê Thị Thu Hồng, Phó Bí thư Thường trực Tỉnh ủy dự hội nghị."
     doc = _doc(text, province="Bắc Giang")
