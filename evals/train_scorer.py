@@ -18,14 +18,15 @@ Fitted, all by 5-fold cross-validation grouped by document (a report, an XQuAD p
    trains on cosines computed as for a question the adapter never saw, then on everything for the shipped file;
 1. the unit scorer: logistic regression (pointwise, or listwise: evals/listwise.py) or LightGBM over small
    grids, the best mean (over the sources) out-of-fold top-1 accuracy wins, log loss breaks ties;
-2. the second-quote ratio: the best out-of-fold containment whose mean answer fits --mean-chars;
+2. the second-quote ratio: the best out-of-fold containment whose mean answer fits --mean-chars, answers
+   composed as the answerer composes them (up to answer_max_quotes quotes within answer_max_chars);
 3. the answer-confidence model (the best unit's features and the top probabilities; its rows weighted so
    that each source weighs the same) and its threshold,
    on the questions as written with --unanswerable-share of them having no answer: the one that handles
    the most questions right (answerable ones answered with the answer, the others abstained on; each
-   source counting equally), or with --precision P the lowest at which answers hold the answer P of the
-   time; and the threshold for one province of a question asked across provinces, the same way with
-   --each-unanswerable-share of them having no answer;
+   source counting equally; bagged: the mean best threshold over bootstrap resamples), or with
+   --precision P the lowest at which answers hold the answer P of the time; and the threshold for one
+   province of a question asked across provinces, the same way with --each-unanswerable-share of them having no answer;
 4. the short-answer model and its threshold (--span-precision).
 Everything is seeded and single-threaded and features are rounded to 1e-4: re-running gives the same file.
 """
@@ -71,6 +72,7 @@ from assistant.training import (  # noqa: E402
 
 SEED = 20261202
 FOLDS = 5
+BOOTSTRAPS = 200  # resamples the operating threshold is bagged over (choose_operating_point)
 HELD_OUT = ("heldout", "report_qa_dev", "xquad-vi-dev", "report_dev")
 LOGISTIC_GRID = [{"C": c} for c in (0.1, 1.0, 10.0)]
 ADAPTER_GRID = [
@@ -322,41 +324,56 @@ def log_loss(examples: list[Example], probs: list[np.ndarray]) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def composed(e: Example, p: np.ndarray, ratio: float, threshold: float = 0.0) -> list[int]:
-    """Candidates the answer would quote (answer.py's rule): the best one that passes the question's
-    constraints, and the next such one when nearly as likely."""
+def composed(e: Example, p: np.ndarray, ratio: float, limits: tuple[int, int]) -> list[int]:
+    """Candidates the answer would quote (EvidenceAnswerer.compose's rule): the best one that passes the
+    question's constraints, then the next such ones at least `ratio` times as likely, within `limits`
+    (the answerer's answer_max_quotes and answer_max_chars)."""
     order = [int(i) for i in np.argsort(-p, kind="stable") if e.fits is None or e.fits[i]]
     if not order:
         return []
-    picks = [order[0]]
-    if len(order) > 1 and p[order[1]] >= max(threshold, ratio * p[order[0]]):
-        picks.append(order[1])
+    max_quotes, max_chars = limits
+    picks, used = [order[0]], e.spans[order[0]][2] - e.spans[order[0]][1]
+    for i in order[1:]:
+        if len(picks) >= max_quotes or p[i] < ratio * p[order[0]]:
+            break
+        size = e.spans[i][2] - e.spans[i][1]
+        if used + size <= max_chars:
+            picks.append(i)
+            used += size
     return picks
 
 
-def choose_ratio(examples: list[Example], probs: list[np.ndarray], mean_chars: float) -> tuple[float, dict]:
+def choose_ratio(
+    examples: list[Example], probs: list[np.ndarray], mean_chars: float, limits: tuple[int, int]
+) -> tuple[float, dict]:
     """The second-quote ratio with the best out-of-fold containment whose mean answer fits mean_chars."""
     rows = []
     for ratio in np.round(np.arange(0.05, 1.0001, 0.05), 2):
         held, lengths = [], []
         for e, p in zip(examples, probs):
             if e.variant == "full" and e.has_answer:
-                picks = composed(e, p, ratio)
+                picks = composed(e, p, ratio, limits)
                 held.append(bool(e.labels[picks].any()))
                 lengths.append(sum(e.spans[i][2] - e.spans[i][1] + 4 for i in picks))
         rows.append((float(ratio), float(np.mean(held)), float(np.mean(lengths))))
     fitting = [r for r in rows if r[2] <= mean_chars] or [max(rows, key=lambda r: r[0])]
     best = max(fitting, key=lambda r: (r[1], r[0]))
-    return best[0], {"ratio": best[0], "containment": round(best[1], 4), "mean_chars": round(best[2], 1)}
+    return best[0], {
+        "ratio": best[0],
+        "containment": round(best[1], 4),
+        "mean_chars": round(best[2], 1),
+        "max_quotes": limits[0],
+        "max_chars": limits[1],
+    }
 
 
-def abstain_rows(examples: list[Example], probs: list[np.ndarray], ratio: float):
+def abstain_rows(examples: list[Example], probs: list[np.ndarray], ratio: float, limits: tuple[int, int]):
     """One row per question variant that has a candidate passing its constraints: the best such unit's
     features and the top probabilities (what EvidenceModel.confidence reads), and whether answering with
     the composed quotes is right. Variants with no such candidate always abstain."""
     X, y, kept = [], [], []
     for n, (e, p) in enumerate(zip(examples, probs)):
-        picks = composed(e, p, ratio)
+        picks = composed(e, p, ratio, limits)
         if not picks:
             continue
         fitting = p[e.fits] if e.fits is not None else p
@@ -392,13 +409,13 @@ def logistic_params(scaler, model) -> dict:
 
 
 def fit_abstention(
-    examples: list[Example], probs: list[np.ndarray], fold_ids: list[int], ratio: float
+    examples: list[Example], probs: list[np.ndarray], fold_ids: list[int], ratio: float, limits: tuple[int, int]
 ) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fit the answer-confidence model. Returns its parameters and, for the questions as they were written
     (the unaccented copies teach the scorer, they are not how the questions were asked), the out-of-fold
     confidence (-1: no candidate passes the constraints, so it abstains at any threshold), whether
     answering is right, whether the variant has an answer, and its source."""
-    X, y, kept = abstain_rows(examples, probs, ratio)
+    X, y, kept = abstain_rows(examples, probs, ratio, limits)
     folds_ = np.array([fold_ids[n] for n in kept])
     # Each source weighs the same, as in the scorer's and the threshold's choice: otherwise xquad's near
     # misses (a passage taken away) teach the confidence what a report's near miss looks like.
@@ -444,26 +461,48 @@ def choose_threshold(
     return (chosen if chosen is not None else 1.0), curve
 
 
+def expected_strict(
+    conf: np.ndarray, y: np.ndarray, full: np.ndarray, sources: np.ndarray, share: float, grid: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """At each threshold of `grid` (answer when conf >= t): the expected share of questions handled right
+    when a share `share` of them has no answer (answerable questions answered with the answer, the others
+    abstained on: the strict score of the report evaluation sets), each source counting equally; and the
+    same per source."""
+    per = {}
+    for s in np.unique(sources):
+        m = sources == s
+        n_full, n_none = int((m & full).sum()), int((m & ~full).sum())
+        answered_right = np.sort(conf[m & full & (y == 1)])
+        no_answer = np.sort(conf[m & ~full])
+        right = (len(answered_right) - np.searchsorted(answered_right, grid, side="left")) / max(1, n_full)
+        abstained = np.searchsorted(no_answer, grid, side="left") / n_none if n_none else np.ones(len(grid))
+        per[str(s)] = (1 - share) * right + share * abstained
+    return np.mean(list(per.values()), axis=0), per
+
+
 def choose_operating_point(
     conf: np.ndarray, y: np.ndarray, full: np.ndarray, sources: np.ndarray, unanswerable_share: float
 ) -> tuple[float, dict]:
-    """The threshold that maximizes the expected share of questions handled right when a share
-    `unanswerable_share` of them has no answer: answerable questions answered with the answer, the others
-    abstained on (the strict score of the report evaluation sets). Out-of-fold, each training source
-    counting equally, like the scorer's choice; the lowest such threshold wins ties."""
-    best_t, best = 1.0, (-1.0, {})
-    for t in np.unique(np.round(conf[conf >= 0], 4)):
-        answered = conf >= t
-        per = {}
-        for s in np.unique(sources):
-            m = sources == s
-            right = float((answered & (y == 1))[m & full].mean()) if (m & full).any() else 0.0
-            abstained = float((~answered)[m & ~full].mean()) if (m & ~full).any() else 1.0
-            per[str(s)] = round((1 - unanswerable_share) * right + unanswerable_share * abstained, 4)
-        score = float(np.mean(list(per.values())))
-        if score > best[0] + 1e-12:
-            best_t, best = float(t), (score, per)
-    return best_t, {"expected_strict": round(best[0], 4), "by_source": best[1]}
+    """The threshold that maximizes the expected strict score (expected_strict) out of fold, bagged: the
+    mean of the best thresholds of BOOTSTRAPS resamples of the questions (each source resampled within
+    itself). The curve is flat near its top with bumps of a few questions, so its argmax jumps between
+    distant thresholds when one feature of one question changes, or the embedding engine rounds otherwise
+    on another machine; the bagged choice moves with the curve, not with its bumps."""
+    grid = np.unique(np.round(conf[conf >= 0], 4))
+    rng = np.random.default_rng(SEED)
+    groups = [np.nonzero(sources == s)[0] for s in np.unique(sources)]
+    best = []
+    for _ in range(BOOTSTRAPS):
+        idx = np.concatenate([rng.choice(g, len(g)) for g in groups])
+        curve, _ = expected_strict(conf[idx], y[idx], full[idx], sources[idx], unanswerable_share, grid)
+        best.append(grid[int(np.argmax(curve))])
+    threshold = round(float(np.mean(best)), 4)
+    curve, per = expected_strict(conf, y, full, sources, unanswerable_share, np.array([threshold]))
+    return threshold, {
+        "expected_strict": round(float(curve[0]), 4),
+        "by_source": {s: round(float(v[0]), 4) for s, v in per.items()},
+        "bootstrap_best": {f"p{q}": round(float(np.percentile(best, q)), 4) for q in (10, 50, 90)},
+    }
 
 
 def span_examples(examples: list[Example]):
@@ -603,8 +642,11 @@ def main() -> int:
     best_row, best_probs = max(
         results, key=lambda r: (float(np.mean(list(r[0]["by_source"].values()))), -r[0]["log_loss"])
     )
-    ratio, ratio_cv = choose_ratio(examples, best_probs, args.mean_chars)
-    abstain, conf, right, full, conf_sources = fit_abstention(examples, best_probs, fold_ids, ratio)
+    # The ratio is fitted under the answerer's own limits: fitted for two quotes of any length, it was
+    # stricter than it needed to be for answers that stop at 3 quotes and answer_max_chars.
+    limits = (settings.answer_max_quotes, settings.answer_max_chars)
+    ratio, ratio_cv = choose_ratio(examples, best_probs, args.mean_chars, limits)
+    abstain, conf, right, full, conf_sources = fit_abstention(examples, best_probs, fold_ids, ratio, limits)
     shares = (args.unanswerable_share, args.each_unanswerable_share)
     # The curves are the same whatever precision is asked; their thresholds are kept only with --precision.
     (threshold, curve), (threshold_each, curve_each) = (
@@ -669,11 +711,40 @@ def main() -> int:
             "positives": int(y.sum()),
             "cv": cv,
             "seed": SEED,
+            "numerics": numerics_fingerprint(settings),
         },
     )
     model.save(Path(args.out))
     print(f"wrote {args.out}")
     return 0
+
+
+NUMERICS_PROBES = (
+    "Năm 2022, toàn tỉnh đã mở 211 lớp/12.029 học viên đạt 102,9% kế hoạch.",
+    "Ban Tuyên giáo Tỉnh ủy tham mưu tổ chức hội nghị báo cáo viên.",
+    "Which team won Super Bowl 50?",
+)
+
+
+def numerics_fingerprint(settings) -> str:
+    """A digest of what this machine computes where training meets floating point: the embedding
+    engine's vectors for a few texts (passage and query side) and a seeded torch product like the
+    adapter's. Seeded training gives the same file on the same numerics; another CPU's kernels (int8
+    ONNX, BLAS) round otherwise, and the tests then check what the model does instead of its bytes."""
+    import hashlib
+
+    import torch
+
+    from assistant.embed import make_embedder
+
+    embedder = make_embedder(settings)
+    digest = hashlib.sha256()
+    digest.update(np.asarray(embedder.encode_passages(list(NUMERICS_PROBES)), dtype=np.float32).tobytes())
+    digest.update(np.asarray(embedder.encode_queries(list(NUMERICS_PROBES)), dtype=np.float32).tobytes())
+    generator = torch.Generator().manual_seed(SEED)
+    a, b = torch.randn(64, 384, generator=generator), torch.randn(384, 384, generator=generator)
+    digest.update(torch.tanh(a @ b).numpy().astype(np.float32).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def embedder_of(settings, bench: Path) -> str:
