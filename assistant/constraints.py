@@ -30,7 +30,7 @@ def _opening_years(text: str, line_start: int) -> frozenset[int]:
         line_end = len(text) if line_end < 0 else line_end
         spans = sentence_spans(text, line_start, line_end)
         if spans:
-            years = frozenset(int(y) for y in YEAR_RE.findall(text[spans[0][0] : spans[0][1]]))
+            years = stated_years(text[spans[0][0] : spans[0][1]])
             if years:
                 return years
         if line_start == 0:
@@ -38,10 +38,27 @@ def _opening_years(text: str, line_start: int) -> frozenset[int]:
         line_start = text.rfind("\n", 0, line_start - 1) + 1
 
 
+# A year a figure is compared with ("tăng 10 lớp so với năm 2021", "so với cùng kỳ năm 2022", "so với 734.000
+# dặm vuông vào năm 2005"), up to the end of its clause: the statement is not about that year.
+_COMPARED = re.compile(r"\bso với\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[;:\n]|[.,](?=\s|$)")
+
+
+def stated_years(text: str) -> frozenset[int]:
+    """The years `text` names, but those it only compares with."""
+    years = {int(y) for y in YEAR_RE.findall(text)}
+    for m in _COMPARED.finditer(text):
+        rest = text[m.end() :]
+        stop = _CLAUSE_END.search(rest)
+        years -= {int(y) for y in YEAR_RE.findall(rest[: stop.start() if stop else len(rest)])}
+    return frozenset(years)
+
+
 def statement_years(doc: Document, start: int, end: int) -> frozenset[int]:
-    """The years the statement at doc.text[start:end] is about: those it names, else those of its
-    section's opening, else the year its report reports on (empty when nothing says)."""
-    own = frozenset(int(y) for y in YEAR_RE.findall(doc.text[start:end]))
+    """The years the statement at doc.text[start:end] is about: those it names (not the ones it compares
+    with), else those of its section's opening, else the year its report reports on (empty when nothing
+    says)."""
+    own = stated_years(doc.text[start:end])
     if own:
         return own
     opening = _opening_years(doc.text, doc.text.rfind("\n", 0, start) + 1)

@@ -15,7 +15,7 @@ import pytest
 from assistant.answer import NOT_FOUND
 from assistant.build import build_index
 from assistant.config import load_settings
-from assistant.constraints import asked_places, caveat_text, check, statement_years
+from assistant.constraints import asked_places, caveat_text, check, stated_years, statement_years
 from assistant.errors import ScorerMismatch
 from assistant.question import analyze
 from assistant.records import Document
@@ -86,6 +86,21 @@ def test_statement_year_comes_from_the_unit_its_section_or_the_report():
     assert statement_years(doc, at, at + 20) == {2022}  # section opened by "Năm 2022, ..."
     at = text.index("Trong đó")
     assert statement_years(doc, at, at + 20) == {2023}  # section opened by "Bước vào năm 2023"
+
+
+def test_a_year_a_figure_is_compared_with_is_not_the_year_it_is_about():
+    text = (
+        "Năm 2022, ngành tuyên giáo đạt kết quả tốt.\n"
+        "Mở 211 lớp, tăng 10 lớp so với năm 2021; vượt 2,9% kế hoạch.\n"
+        "Năm 2023 tổ chức 12 hội nghị, bằng 120% so với cùng kỳ năm 2022."
+    )
+    doc = _doc(text)
+    at = text.index("Mở 211")
+    assert statement_years(doc, at, text.index("\n", at)) == {2022}  # the section's year, not 2021
+    at = text.index("Năm 2023 tổ")
+    assert statement_years(doc, at, len(text)) == {2023}
+    assert stated_years("Khu vực bị ảnh hưởng 1.160.000 dặm vuông, so với 734.000 dặm vuông vào năm 2005.") == set()
+    assert stated_years("So với năm 2021, năm 2022 mở thêm 10 lớp.") == {2022}
 
 
 def test_a_count_question_needs_a_count_and_the_asked_year():
