@@ -180,6 +180,16 @@ def test_a_word_that_folds_to_a_question_word_asks_nothing_when_the_accents_say_
     assert analyze("Bắc Giang tổ chức hội nghị năm nao?").kind == "date"
 
 
+def test_a_number_the_question_states_is_not_its_short_answer():
+    from assistant.span import span_candidates
+
+    text = "trong năm toàn tỉnh đã mở 211 lớp/12.029 học viên đạt 102,9% kế hoạch"
+    knows = analyze("Trong 211 lớp lý luận chính trị Lai Châu mở năm 2022, có bao nhiêu lớp trung cấp?")
+    asks = analyze("Lai Châu mở bao nhiêu lớp lý luận chính trị năm 2022?")
+    assert [text[c.start : c.end] for c in span_candidates(knows, text)] == ["đạt 102,9% kế hoạch"]
+    assert "211 lớp/12.029 học viên" in [text[c.start : c.end] for c in span_candidates(asks, text)]
+
+
 def test_a_deputy_does_not_answer_a_question_about_the_head():
     text = "Đồng chí Lê Thị Thu Hồng, Phó Bí thư Thường trực Tỉnh ủy dự hội nghị."
     doc = _doc(text, province="Bắc Giang")
