@@ -119,7 +119,7 @@ def _holds_count(info: QuestionInfo, text: str) -> bool:
     "tỷ lệ", a percentage, a ratio or a fraction; for "số / khóa / lần thứ / năm mấy", any number or Roman
     numeral."""
     unit = read_unit(text)
-    asked = {t for t in TOKEN_RE.findall(info.text) if t[0].isdigit()}
+    asked = info.stated_numbers
     question = fold(info.text)
     if asks_rate(info.text):
         return unit.percent or bool(_RATE_WORDS.search(text))  # a rate is asked: a count does not answer it

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .errors import BadQuestion
 from .metadata import province_mentions, question_years
-from .vietnamese import content_keys, fold, has_diacritics, nfc
+from .vietnamese import TOKEN_RE, content_keys, fold, has_diacritics, is_number, nfc
 
 # Patterns run on the folded (unaccented, lowercase) question so both spellings work.
 # A day is asked ("ngày nào", "vào ngày"): a year or a month alone does not answer it.
@@ -80,6 +80,12 @@ class QuestionInfo:
     provinces: tuple[str, ...]
     years: tuple[int, ...]
     accented: bool
+
+    @property
+    def stated_numbers(self) -> frozenset[str]:
+        """The numbers the question itself states, as written ("Trong 211 lớp ...": "211"): what it knows,
+        never what it asks."""
+        return frozenset(t for t in TOKEN_RE.findall(self.text) if is_number(t))
 
 
 def clean_question(question: str, max_chars: int) -> tuple[str, str | None]:

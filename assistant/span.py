@@ -84,16 +84,13 @@ def span_candidates(info: QuestionInfo, text: str) -> list[SpanCandidate]:
     """Phrases of the shape the question asks for."""
     if info.kind == "count":
         dates = [(m.start(), m.end()) for m in re.finditer(r"\d{1,2}/\d{1,2}(?:/\d{4})?", text)]
-        # a number the question states is what it knows, not what it asks ("Trong 211 lớp ..., có bao nhiêu lớp
-        # trung cấp?": "211 lớp" does not answer)
-        stated = {t for t in TOKEN_RE.findall(info.text) if is_number(t)}
         out = []
         for m in _COUNT.finditer(text):
             number = re.search(_NUM, m.group())
             at = m.start() + number.start()
             if any(a <= at < b for a, b in dates) or re.fullmatch(r"(19|20)\d\d", number.group()):
                 continue
-            if number.group() in stated:
+            if number.group() in info.stated_numbers:  # "Trong 211 lớp ...": "211 lớp" does not answer
                 continue
             out.append(SpanCandidate(m.start(), m.end(), "number"))
         return out
