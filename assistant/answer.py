@@ -86,7 +86,7 @@ class EvidenceAnswerer:
         fitting = [i for i in order if not mismatches[i]]
         best = fitting[0] if fitting else None
         confidence = self._confidence(ev, best, fitting) if best is not None else 0.0
-        if confidence < threshold:
+        if best is None or confidence < threshold:
             top = order[0]
             if mismatches[top] and self._confidence(ev, top, order) >= threshold:
                 return self._near_miss(ev, top, mismatches[top])

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .names import mentions, question_names
 from .question import QuestionInfo, asks_day, asks_rate
 from .records import Document
 from .units import UNITS_VERSION, UnitTable
-from .unittext import read_unit
+from .unittext import UnitText, read_unit
 from .vietnamese import fold, is_number
 
 FEATURES: tuple[str, ...] = (
@@ -74,6 +75,14 @@ FEATURES: tuple[str, ...] = (
     "fit_list",
     "fit_name",
     "fit_place",
+    # the asked-for type that the question does not already state (a count, a date, a name): a near miss
+    # repeats the question's own "211 lớp", "năm 2022", "Ban Tuyên giáo" without the thing asked
+    "fit_count_new",
+    "fit_date_new",
+    "fit_person_new",
+    "fit_day_new",
+    # a reason question and a unit that gives a cause ("vì", "do", "nhờ", "dẫn đến")
+    "fit_reason",
     # the question's terms right around the asked-for thing: a number next to the counted noun, a name
     # next to the asked role, a date next to the event
     "near_num",
@@ -112,6 +121,8 @@ def feature_set_id(features: Sequence[str] = FEATURES) -> str:
     return f"f{len(features)}-{digest[:10]}"
 
 
+# Words that give a cause or a consequence: what a "tại sao" question's answer holds.
+_CAUSE = re.compile(r"\b(vì|do|bởi|nhờ|nên|nguyên nhân|lý do|lí do|dẫn đến|dẫn tới|khiến|gây ra)\b", re.IGNORECASE)
 _NAME_WORDS = re.compile(r"\b(ten|chu de|khau hieu|phuong cham|tieu de|ten goi)\b")
 
 
@@ -147,6 +158,25 @@ def question_terms(info: QuestionInfo, idf: Callable[[str], float]) -> QuestionT
         asks_name=bool(_NAME_WORDS.search(q)),
         asks_day=asks_day(info.text),
         names=question_names(info.text, info.provinces),
+    )
+
+
+class NewMarks(NamedTuple):
+    """Token positions of a unit's numbers, dates and names (capitalized runs, by their first word) that the
+    question does not already hold."""
+
+    numbers: list[int]
+    dates: list[int]
+    names: list[int]
+
+
+def new_marks(u: UnitText, q_words: set[str] | frozenset[str]) -> NewMarks:
+    """What in the unit could answer a count, date or person question: the answer is not in the question,
+    and a near miss often repeats the question's own "211 lớp", "năm 2022" or "Lai Châu" and nothing else."""
+    return NewMarks(
+        numbers=[j for j in u.num_positions if u.folded[j] not in q_words],
+        dates=[j for j in u.date_positions if u.folded[j] not in q_words],
+        names=[start for start, run in zip(u.cap_starts, u.cap_runs) if any(w not in q_words for w in run)],
     )
 
 
@@ -270,15 +300,15 @@ def candidate_features(
         f[col["asks_percent"]] = float(terms.asks_percent)
         f[col["asks_name"]] = float(terms.asks_name)
         f[col["num"]] = has_num
-        f[col["num_new"]] = float(any(x not in q_words for x in u.numbers))
+        new = new_marks(u, q_words)
+        f[col["num_new"]] = float(bool(new.numbers))
         f[col["num_noun"]] = num_noun
         f[col["percent"]] = float(u.percent)
         f[col["date"]] = has_date
         f[col["year"]] = has_year
         f[col["vn_name"]] = float(u.vn_name)
         f[col["caps"]] = math.log1p(u.caps)
-        caps_new = sum(1 for r in u.cap_runs if any(w not in q_words for w in r))
-        f[col["caps_new"]] = math.log1p(caps_new)
+        f[col["caps_new"]] = math.log1p(len(new.names))
         f[col["list_shape"]] = float(u.list_shape)
         f[col["quoted"]] = float(u.quoted)
         f[col["fit_count"]] = kinds["count"] * has_num
@@ -289,11 +319,14 @@ def candidate_features(
         f[col["fit_person"]] = kinds["person"] * max(float(u.vn_name), min(1.0, u.caps))
         f[col["fit_list"]] = kinds["list"] * float(u.list_shape)
         f[col["fit_name"]] = float(terms.asks_name) * float(u.quoted)
-        f[col["fit_place"]] = kinds["place"] * float(caps_new > 0)
-        new_nums = [j for j in u.num_positions if u.folded[j] not in q_words]
-        new_names = [start for start, r in zip(u.cap_starts, u.cap_runs) if any(w not in q_words for w in r)]
-        f[col["near_num"]] = _near(terms.folded, u.folded, new_nums)
-        f[col["near_name"]] = _near(terms.folded, u.folded, new_names)
+        f[col["fit_place"]] = kinds["place"] * float(bool(new.names))
+        f[col["fit_count_new"]] = kinds["count"] * float(bool(new.numbers))
+        f[col["fit_date_new"]] = kinds["date"] * float(bool(new.dates))
+        f[col["fit_person_new"]] = kinds["person"] * float(bool(new.names))
+        f[col["fit_day_new"]] = float(terms.asks_day) * float(u.day and bool(new.dates))
+        f[col["fit_reason"]] = kinds["reason"] * float(bool(_CAUSE.search(c.text)))
+        f[col["near_num"]] = _near(terms.folded, u.folded, new.numbers)
+        f[col["near_name"]] = _near(terms.folded, u.folded, new.names)
         f[col["near_date"]] = _near(terms.folded, u.folded, u.date_positions)
         if terms.names:
             f[col["doc_name_miss"]] = sum(not mentions(doc.text, n) for n in terms.names) / len(terms.names)

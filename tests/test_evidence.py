@@ -126,6 +126,20 @@ def test_a_day_is_a_date_down_to_the_day():
     assert not read_unit("Có 9/15 huyện bố trí đủ.").day  # a fraction, not a date
 
 
+def test_what_could_answer_is_what_the_question_does_not_already_say():
+    """A near miss repeats the question's own figure, year or body without the thing asked: the fit_*_new and
+    near_* features read only the numbers, dates and names that the question does not hold (new_marks)."""
+    from assistant.features import new_marks
+
+    u = read_unit("Trong năm mở 211 lớp/12.029 học viên; ngày 15/6/2022, đồng chí Lê Văn Lương và Ban Tuyên giáo dự.")
+    asked = new_marks(u, {"211", "lop", "2022", "ban", "tuyen", "giao"})
+    assert [u.folded[j] for j in asked.numbers] == ["12.029"]
+    assert [u.folded[j] for j in asked.dates] == ["15", "6"]
+    assert [u.folded[j] for j in asked.names] == ["le"]  # "Lê Văn Lương"; "Ban Tuyên" is the question's own
+    stated = new_marks(read_unit("Lai Châu mở 211 lớp trong năm 2022."), {"211", "lop", "2022", "lai", "chau"})
+    assert stated == ([], [], [])
+
+
 def test_a_named_quantity_is_asked_only_when_nothing_else_is():
     """ "Tổng số", "số lượng", "tỷ lệ" without "bao nhiêu" make a count question unless another question word
     asks something else; "đầu" (the first months) is not "đâu" (where)."""
@@ -566,6 +580,20 @@ def test_a_question_about_a_year_the_report_does_not_cover_gets_a_caveat(seed_as
     c = answer.citations[0]
     assert seed_assistant.data.documents[c.doc_id].text[c.start : c.end] == c.quote
     assert answer.to_dict()["caveat"] == answer.caveat
+
+
+def test_at_threshold_zero_evidence_that_fits_no_constraint_is_still_a_near_miss(seed_assistant):
+    """The fitted threshold may be as low as 0 (answer whatever passes the constraints): a question whose every
+    candidate misses its year then gets the near miss or the abstention, never an error."""
+    question = "Lai Châu tổ chức bao nhiêu hội nghị năm 2031?"
+    answerer = seed_assistant.answerer
+    info = analyze(question)
+    qvec = seed_assistant.retriever.embed(question)
+    hits = seed_assistant.retriever.search(question, k=seed_assistant.settings.answer_passages, query_vector=qvec)
+    ev = answerer.evidence(info, qvec, hits)
+    assert ev.candidates and all(ev.mismatches)
+    draft = answerer.compose(ev, seed_assistant.settings.answer_max_chars, threshold=0.0)
+    assert draft.abstained and draft.caveat and "2031" in draft.caveat
 
 
 @slow
