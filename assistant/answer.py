@@ -28,6 +28,9 @@ from .store import IndexData
 from .unittext import read_unit
 
 NOT_FOUND = "Không tìm thấy thông tin này trong các báo cáo."
+# Questions answered by a phrase (a number, a date, a name, a place): a quote announcing a list ("... như
+# sau:") does not bring the list for them; its items answer another question.
+PHRASE_KINDS = frozenset({"count", "date", "person", "place"})
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,10 @@ class EvidenceAnswerer:
         """(doc_id, start, end) of the rest of the list `cand` belongs to, in reading order (empty when it
         belongs to none): after a unit ending in ":", the rest of its paragraph, or when it ends its
         paragraph, the first sentence of each item paragraph that follows; for a list question, the
-        clauses after a clause ending in ";", or the announcing unit and the other items of an item."""
+        clauses after a clause ending in ";", or the announcing unit and the other items of an item. A
+        question answered by a phrase (PHRASE_KINDS) follows no list."""
+        if info.kind in PHRASE_KINDS:
+            return []
         lead = cand.text.rstrip()
         if lead.endswith(":"):
             return self._following(cand, whole_paragraph=True) or self._items_near(cand, forward_only=True)

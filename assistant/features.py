@@ -88,6 +88,11 @@ FEATURES: tuple[str, ...] = (
     "near_num",
     "near_name",
     "near_date",
+    # the question's words right around its question word ("bao nhiêu hội nghị báo cáo viên", "ai làm trưởng
+    # đoàn"): what is asked about, which a near miss names only in part; their share in the unit, and near the
+    # asked type (a new number, date or name)
+    "focus_cov",
+    "focus_near",
     # the question's proper names ("Sìn Hồ", "Krông Pắc") that the unit's whole report never mentions: a near
     # miss is often the right topic asked about a place or body the report does not cover
     "doc_name_miss",
@@ -140,6 +145,7 @@ class QuestionTerms:
     asks_percent: bool
     asks_name: bool
     asks_day: bool
+    focus: dict[str, float]  # folded term -> idf, the terms next to the question word (_focus)
     names: tuple[tuple[str, ...], ...]  # the question's capitalized runs (names.question_names)
 
 
@@ -157,8 +163,28 @@ def question_terms(info: QuestionInfo, idf: Callable[[str], float]) -> QuestionT
         asks_percent=asks_rate(info.text),
         asks_name=bool(_NAME_WORDS.search(q)),
         asks_day=asks_day(info.text),
+        focus=_focus(q, folded),
         names=question_names(info.text, info.provinces),
     )
+
+
+# Words before and after the question word: "ai làm trưởng đoàn", "bao nhiêu hội nghị báo cáo viên" (the
+# asked thing mostly follows it, up to a two-word noun of five syllables)
+FOCUS_BEFORE, FOCUS_AFTER = 2, 5
+_ASK_WORDS = re.compile(r"\b(bao nhieu|may|ai|gi|nao|dau|sao|khi nao|luc nao)\b")
+
+
+def _focus(folded_question: str, terms: dict[str, float]) -> dict[str, float]:
+    """The question's terms next to its first question word (none when it has none)."""
+    words = [w.strip('.,;:?!()"“”') for w in folded_question.split()]
+    text = " ".join(words)
+    m = _ASK_WORDS.search(text)
+    if not m:
+        return {}
+    first = text[: m.start()].count(" ")
+    last = first + m.group().count(" ")
+    near = words[max(0, first - FOCUS_BEFORE) : first] + words[last + 1 : last + 1 + FOCUS_AFTER]
+    return {t: terms[t] for t in near if t in terms}
 
 
 class NewMarks(NamedTuple):
@@ -328,6 +354,9 @@ def candidate_features(
         f[col["near_num"]] = _near(terms.folded, u.folded, new.numbers)
         f[col["near_name"]] = _near(terms.folded, u.folded, new.names)
         f[col["near_date"]] = _near(terms.folded, u.folded, u.date_positions)
+        f[col["focus_cov"]] = _coverage(terms.focus, present) if terms.focus else cov
+        asked = {"count": new.numbers, "date": new.dates, "person": new.names, "place": new.names}.get(kind, [])
+        f[col["focus_near"]] = _near(terms.focus, u.folded, asked) if terms.focus else 0.0
         if terms.names:
             f[col["doc_name_miss"]] = sum(not mentions(doc.text, n) for n in terms.names) / len(terms.names)
         if q_provinces and doc.province:

@@ -126,6 +126,22 @@ def test_a_day_is_a_date_down_to_the_day():
     assert not read_unit("Có 9/15 huyện bố trí đủ.").day  # a fraction, not a date
 
 
+def test_the_focus_is_what_the_question_word_asks_about():
+    """The terms next to the question word: "bao nhiêu hội nghị báo cáo viên" counts report-giver meetings, not
+    Lai Châu's 2022 (focus_cov, focus_near); a question with no question word has no focus."""
+    from assistant.features import _focus, question_terms
+
+    def focus(question: str) -> list[str]:
+        return list(question_terms(analyze(question), lambda term: 1.0).focus)
+
+    asked = focus("Năm 2022 Ban Tuyên giáo Tỉnh ủy Lai Châu tổ chức bao nhiêu hội nghị báo cáo viên?")
+    assert {"hoi", "nghi", "bao", "cao", "vien"} <= set(asked) and not {"lai", "chau", "2022"} & set(asked)
+    typed_plain = focus("nam 2022 lai chau to chuc bao nhieu hoi nghi bao cao vien")
+    assert {"hoi", "nghi", "cao", "vien"} <= set(typed_plain) and not {"lai", "chau", "2022"} & set(typed_plain)
+    assert {"truong", "doan"} <= set(focus("Đoàn công tác làm việc với Hà Nam do ai làm trưởng đoàn?"))
+    assert _focus("hoi nghi bao cao vien nam 2022", {"hoi": 1.0, "nghi": 1.0}) == {}
+
+
 def test_what_could_answer_is_what_the_question_does_not_already_say():
     """A near miss repeats the question's own figure, year or body without the thing asked: the fit_*_new and
     near_* features read only the numbers, dates and names that the question does not hold (new_marks)."""
@@ -620,6 +636,15 @@ def test_a_list_announced_at_a_paragraph_end_is_quoted_with_its_items(seed_assis
     assert sum(len(q) for q in quotes) <= seed_assistant.settings.list_max_chars
     for c in answer.citations:
         assert seed_assistant.data.documents[c.doc_id].text[c.start : c.end] == c.quote
+
+
+def test_a_question_answered_by_a_name_does_not_bring_the_list_a_quote_announces(seed_assistant):
+    """Hà Nam's "... đề nghị hệ thống tuyên giáo trong tỉnh tập trung thực hiện tốt những nhiệm vụ trọng tâm 06
+    tháng cuối năm:" names the Trưởng Ban; the tasks it announces answer another question."""
+    answer = seed_assistant.ask("Ai là Trưởng Ban Tuyên giáo Tỉnh ủy Hà Nam?")
+    assert not answer.abstained and answer.answer_span and answer.answer_span.text == "Lê Thị Thanh Hà"
+    assert len(answer.citations) <= seed_assistant.settings.answer_max_quotes
+    assert all("Lê Thị Thanh Hà" in c.quote for c in answer.citations)
 
 
 @slow
