@@ -37,13 +37,20 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
+# BLAS must be single-threaded before numpy loads it: OpenBLAS splits a product's sums over its threads,
+# the logistic fits round differently with the core count, and the bagged thresholds moved by 0.002
+# between a 1-thread and a 2-thread run on the same machine. The embedding engine keeps its own threads.
+for _blas in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_blas] = "1"
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
